@@ -1,0 +1,365 @@
+"""Typed definitions of every piece of data that crosses a boundary.
+
+S3 objects, table items and state machine payloads each have one definition here, shared by
+the writer and the reader. Every one carries ``format_version``; readers reject versions they
+do not know (:class:`~pagefan.errors.FormatVersionError`) instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pagefan.errors import FormatVersionError
+
+FORMAT_VERSION = 1
+"""Version of every format below. Bump it (and teach readers the old one) on any breaking change."""
+
+METADATA_FORMAT = "pagefan-format"
+METADATA_JOB_ID = "pagefan-job-id"
+METADATA_PAGE = "pagefan-page"
+METADATA_PAGES_TOTAL = "pagefan-pages-total"
+
+
+def check_format_version(data: Mapping[str, Any], what: str) -> None:
+    """Raise FormatVersionError unless ``data`` was written by a version this code reads."""
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise FormatVersionError(
+            f"{what} has format version {version!r}; this pagefan reads version {FORMAT_VERSION}"
+        )
+
+
+def object_metadata(job_id: str, **extra: str | int) -> dict[str, str]:
+    """S3 user metadata every object the pipeline writes carries (format version and job id)."""
+    metadata = {METADATA_FORMAT: str(FORMAT_VERSION), METADATA_JOB_ID: job_id}
+    metadata.update({f"pagefan-{name.replace('_', '-')}": str(value) for name, value in extra.items()})
+    return metadata
+
+
+def dumps(data: Mapping[str, Any]) -> bytes:
+    """Serialise a JSON body the way every pagefan writer does (UTF-8, stable key order)."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+# --- page analysis -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextRun:
+    """A run of text drawn with one font at one position.
+
+    ``x``/``y`` are the run's origin in PDF points from the page's bottom-left corner (before the
+    page's /Rotate is applied); ``angle`` is the text direction in degrees, counter-clockwise.
+    """
+
+    text: str
+    x: float
+    y: float
+    size: float
+    font: str
+    angle: float = 0.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TextRun:
+        """Build from a decoded JSON object."""
+        return cls(
+            text=str(data["text"]),
+            x=float(data["x"]),
+            y=float(data["y"]),
+            size=float(data["size"]),
+            font=str(data["font"]),
+            angle=float(data.get("angle", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What the PageWorker learns about one page; stored at ``layout.page_result_key``.
+
+    ``width``/``height`` are the MediaBox size in points before rotation; ``rotation`` is the
+    page's /Rotate (0, 90, 180, 270).
+    """
+
+    job_id: str
+    page_number: int
+    width: float
+    height: float
+    rotation: int
+    text: str
+    words: list[str]
+    runs: list[TextRun]
+    image_count: int
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def display_size(self) -> tuple[float, float]:
+        """Width and height as the page is shown, after /Rotate."""
+        if self.rotation % 180:
+            return self.height, self.width
+        return self.width, self.height
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PageResult:
+        """Build from a decoded JSON object, rejecting unknown format versions."""
+        check_format_version(data, "page result")
+        return cls(
+            job_id=str(data["job_id"]),
+            page_number=int(data["page_number"]),
+            width=float(data["width"]),
+            height=float(data["height"]),
+            rotation=int(data["rotation"]),
+            text=str(data["text"]),
+            words=[str(word) for word in data["words"]],
+            runs=[TextRun.from_dict(run) for run in data["runs"]],
+            image_count=int(data["image_count"]),
+        )
+
+    @classmethod
+    def from_json(cls, body: bytes) -> PageResult:
+        """Parse a stored page result."""
+        return cls.from_dict(json.loads(body))
+
+
+# --- the source document ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """The uploaded object a job processes (never modified by the pipeline)."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str
+    size: int
+    sha256: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SourceRef:
+        """Build from a decoded JSON object or table item."""
+        return cls(
+            bucket=str(data["bucket"]),
+            key=str(data["key"]),
+            version_id=None if data.get("version_id") in (None, "") else str(data["version_id"]),
+            etag=str(data["etag"]),
+            size=int(data["size"]),
+            sha256=str(data.get("sha256", "")),
+        )
+
+
+@dataclass(frozen=True)
+class OutlineEntry:
+    """One bookmark of the source's outline; ``page_number`` is 1-based (None if it points nowhere)."""
+
+    title: str
+    page_number: int | None
+    children: list[OutlineEntry] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OutlineEntry:
+        """Build from a decoded JSON object."""
+        page = data.get("page_number")
+        return cls(
+            title=str(data["title"]),
+            page_number=None if page is None else int(page),
+            children=[cls.from_dict(child) for child in data.get("children", [])],
+        )
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """Document-level facts the Splitter reads once; stored at ``layout.document_info_key``.
+
+    ``metadata`` holds the source's info dictionary with the leading slash dropped
+    (``title``, ``author``, ``subject``, ...), lower-cased.
+    """
+
+    job_id: str
+    source: SourceRef
+    pages_total: int
+    metadata: dict[str, str]
+    outline: list[OutlineEntry]
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, body: bytes) -> DocumentInfo:
+        """Parse a stored document info object, rejecting unknown format versions."""
+        data = json.loads(body)
+        check_format_version(data, "document info")
+        return cls(
+            job_id=str(data["job_id"]),
+            source=SourceRef.from_dict(data["source"]),
+            pages_total=int(data["pages_total"]),
+            metadata={str(k): str(v) for k, v in data["metadata"].items()},
+            outline=[OutlineEntry.from_dict(entry) for entry in data["outline"]],
+        )
+
+
+# --- state machine payloads ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """Input of a DocumentJob execution (and of the Combiner and both exporters).
+
+    Carries ids and counts only, never document content (Step Functions' 256 KB limit).
+    ``rejection`` is set when the Splitter refused the document: the execution then only
+    marks the job FAILED with that reason.
+    """
+
+    job_id: str
+    pages_total: int
+    deadline: str
+    rejection: str | None = None
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form (``rejection`` omitted when unset, for the ASL's IsPresent)."""
+        data = asdict(self)
+        if self.rejection is None:
+            del data["rejection"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> JobInput:
+        """Parse a task input, rejecting unknown format versions."""
+        check_format_version(data, "job input")
+        return cls(
+            job_id=str(data["job_id"]),
+            pages_total=int(data["pages_total"]),
+            deadline=str(data["deadline"]),
+            rejection=data.get("rejection"),
+        )
+
+
+# --- jobs table -----------------------------------------------------------------------------
+
+JOB_ITEM_SORT_KEY = "JOB"
+PAGE_ITEM_SORT_KEY_PREFIX = "PAGE#"
+
+
+def page_sort_key(page_number: int) -> str:
+    """Sort key of one page's item in the jobs table."""
+    return f"{PAGE_ITEM_SORT_KEY_PREFIX}{page_number:05d}"
+
+
+class JobStatus:
+    """Values of a job item's ``status`` attribute (also used verbatim by the state machine)."""
+
+    SPLITTING = "SPLITTING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    TERMINAL = frozenset({COMPLETED, FAILED})
+
+
+class PageStatus:
+    """Values of a page item's ``status`` attribute."""
+
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class JobError:
+    """Why a job failed: the stage that failed and a sentence a person can act on."""
+
+    stage: str
+    reason: str
+
+    @classmethod
+    def from_item(cls, data: Mapping[str, Any]) -> JobError:
+        """Build from the ``error`` map of a job item, unwrapping Lambda error payloads."""
+        return cls(stage=str(data.get("stage", "unknown")), reason=readable_cause(data.get("reason", "")))
+
+
+def readable_cause(cause: Any) -> str:
+    """Turn a Step Functions error Cause into a sentence.
+
+    A Lambda failure's Cause is a JSON document with ``errorMessage``; anything else is kept.
+    """
+    text = str(cause)
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(decoded, dict) and "errorMessage" in decoded:
+        return str(decoded["errorMessage"])
+    return text
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job item of the jobs table, as readers see it."""
+
+    job_id: str
+    status: str
+    source: SourceRef
+    pages_total: int
+    pages_done: int
+    pages_failed: int
+    created_at: str
+    updated_at: str
+    deadline: str | None
+    outputs: dict[str, str]
+    error: JobError | None
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the job has ended (COMPLETED or FAILED)."""
+        return self.status in JobStatus.TERMINAL
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> JobRecord:
+        """Build from a deserialised DynamoDB item (numbers may be Decimal)."""
+        check_format_version({"format_version": int(item.get("format_version", 0))}, "job item")
+        error = item.get("error")
+        return cls(
+            job_id=str(item["job_id"]),
+            status=str(item["status"]),
+            source=SourceRef.from_dict(item["source"]),
+            pages_total=int(item.get("pages_total", 0)),
+            pages_done=int(item.get("pages_done", 0)),
+            pages_failed=int(item.get("pages_failed", 0)),
+            created_at=str(item["created_at"]),
+            updated_at=str(item.get("updated_at", item["created_at"])),
+            deadline=None if item.get("deadline") is None else str(item["deadline"]),
+            outputs={str(k): str(v) for k, v in (item.get("outputs") or {}).items()},
+            error=JobError.from_item(error) if error else None,
+        )
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """A page item of the jobs table: written once, in the same transaction as the job's counter."""
+
+    job_id: str
+    page_number: int
+    status: str
+    reason: str | None
+    duration_ms: int
+    finished_at: str
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> PageRecord:
+        """Build from a deserialised DynamoDB item."""
+        return cls(
+            job_id=str(item["job_id"]),
+            page_number=int(item["page_number"]),
+            status=str(item["status"]),
+            reason=None if item.get("reason") is None else str(item["reason"]),
+            duration_ms=int(item.get("duration_ms", 0)),
+            finished_at=str(item["finished_at"]),
+        )

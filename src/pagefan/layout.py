@@ -1,0 +1,46 @@
+"""Where every object lives: the one definition shared by writers, readers and IAM prefixes.
+
+The template scopes each role to these prefixes (``pages/``, ``results/``, ``jobs/*/svg/`` ...);
+change them together.
+"""
+
+from __future__ import annotations
+
+PAGES_PREFIX = "pages/"
+PAGE_RESULTS_PREFIX = "results/"
+JOBS_PREFIX = "jobs/"
+
+
+def page_key(job_id: str, page_number: int) -> str:
+    """Work bucket key of the single-page PDF for ``page_number`` (1-based)."""
+    return f"{PAGES_PREFIX}{job_id}/{page_number:05d}.pdf"
+
+
+def page_result_key(job_id: str, page_number: int) -> str:
+    """Work bucket key of one page's analysis (a PageResult JSON)."""
+    return f"{PAGE_RESULTS_PREFIX}{job_id}/{page_number:05d}.json"
+
+
+def document_info_key(job_id: str) -> str:
+    """Work bucket key of the source's metadata and outline, written by the Splitter."""
+    return f"{PAGE_RESULTS_PREFIX}{job_id}/document-info.json"
+
+
+def document_json_key(job_id: str) -> str:
+    """Results bucket key of the combined document model."""
+    return f"{JOBS_PREFIX}{job_id}/document.json"
+
+
+def document_text_key(job_id: str) -> str:
+    """Results bucket key of the document's plain text (form feed between pages)."""
+    return f"{JOBS_PREFIX}{job_id}/document.txt"
+
+
+def svg_key(job_id: str, page_number: int) -> str:
+    """Results bucket key of one page's SVG rendering."""
+    return f"{JOBS_PREFIX}{job_id}/svg/page-{page_number:05d}.svg"
+
+
+def pdf_key(job_id: str) -> str:
+    """Results bucket key of the rebuilt PDF."""
+    return f"{JOBS_PREFIX}{job_id}/pdf/document.pdf"
