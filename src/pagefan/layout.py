@@ -1,13 +1,17 @@
 """Where every object lives: the one definition shared by writers, readers and IAM prefixes.
 
-The template scopes each role to these prefixes (``pages/``, ``results/``, ``jobs/*/svg/`` ...);
-change them together.
+Work bucket: ``pages/`` (Splitter writes, PageWorker reads), ``results/`` (PageWorker writes),
+``info/`` (Splitter writes). Results bucket: ``jobs/<job>/document.json|document.txt`` (Combiner),
+``jobs/<job>/svg/`` (SvgExporter), ``jobs/<job>/pdf/`` (PdfExporter). The template scopes each
+role to these prefixes; change them together.
 """
 
 from __future__ import annotations
 
 PAGES_PREFIX = "pages/"
 PAGE_RESULTS_PREFIX = "results/"
+# Separate from results/ so the PageWorker's write grant (results/*) cannot reach it.
+DOCUMENT_INFO_PREFIX = "info/"
 JOBS_PREFIX = "jobs/"
 
 
@@ -23,7 +27,7 @@ def page_result_key(job_id: str, page_number: int) -> str:
 
 def document_info_key(job_id: str) -> str:
     """Work bucket key of the source's metadata and outline, written by the Splitter."""
-    return f"{PAGE_RESULTS_PREFIX}{job_id}/document-info.json"
+    return f"{DOCUMENT_INFO_PREFIX}{job_id}/document-info.json"
 
 
 def document_json_key(job_id: str) -> str:
