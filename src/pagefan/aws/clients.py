@@ -1,0 +1,39 @@
+"""AWS clients, created once per execution environment and only when first used.
+
+boto3 honours AWS_ENDPOINT_URL (and the per-service variants), which is how the local runtime
+points the same code at its emulated account.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
+
+# Standard retry mode backs off on throttling and transient 5xx answers by itself.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+
+
+@cache
+def s3_client() -> S3Client:
+    """The execution environment's S3 client."""
+    return boto3.client("s3", config=_CONFIG)
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    """The execution environment's DynamoDB client."""
+    return boto3.client("dynamodb", config=_CONFIG)
+
+
+@cache
+def sfn_client() -> SFNClient:
+    """The execution environment's Step Functions client."""
+    return boto3.client("stepfunctions", config=_CONFIG)

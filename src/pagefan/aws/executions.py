@@ -1,0 +1,31 @@
+"""Starting DocumentJob executions, named after the job so a duplicate start is harmless."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from pagefan.formats import JobInput
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+def start_job_execution(sfn: SFNClient, state_machine_arn: str, job: JobInput) -> bool:
+    """Start the job's execution; False when it already exists.
+
+    AWS answers a repeated StartExecution with the same name and input with success while the
+    first runs, and with ExecutionAlreadyExists otherwise (and so does moto, always): both mean
+    the job is already being tracked.
+    """
+    try:
+        sfn.start_execution(
+            stateMachineArn=state_machine_arn, name=job.job_id, input=json.dumps(job.to_dict())
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            return False
+        raise
+    return True

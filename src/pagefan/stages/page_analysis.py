@@ -1,0 +1,86 @@
+"""Analysing one page and recording it, exactly once, in the job's count."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pagefan import layout
+from pagefan.aws.jobs import JobStore
+from pagefan.aws.objects import read_object, write_json
+from pagefan.config import PageWorkerSettings
+from pagefan.domain.analysis import analyse_page
+from pagefan.errors import PageFailed
+from pagefan.formats import (
+    METADATA_JOB_ID,
+    METADATA_PAGE,
+    PageStatus,
+    check_format_version,
+    object_metadata,
+)
+from pagefan.stages.time_budget import time_budget
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    """What the PageWorker did with one page object."""
+
+    job_id: str
+    page_number: int
+    status: str
+    counted: bool
+    duration_ms: int
+    reason: str | None = None
+
+
+def process_page(
+    *, s3: S3Client, jobs: JobStore, settings: PageWorkerSettings, bucket: str, key: str
+) -> PageOutcome:
+    """Analyse the single-page PDF at ``key``, store its result and record the page.
+
+    A page whose content is the problem is recorded FAILED with the reason (retrying would fail
+    again); infrastructure errors propagate so that Lambda retries the invocation. Recording is
+    conditional, so a repeated delivery changes nothing.
+    """
+    page_object = read_object(s3, bucket, key)
+    check_format_version(
+        {"format_version": int(page_object.metadata.get("pagefan-format", "0"))}, f"page object {key}"
+    )
+    job_id = page_object.metadata[METADATA_JOB_ID]
+    page_number = int(page_object.metadata[METADATA_PAGE])
+
+    started = time.perf_counter()
+    try:
+        with time_budget(settings.page_time_budget_seconds, f"Page {page_number}"):
+            result = analyse_page(
+                page_object.body,
+                job_id=job_id,
+                page_number=page_number,
+                max_content_bytes=settings.max_page_content_bytes,
+            )
+    except PageFailed as failure:
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        reason = f"{failure} ({failure.code})"
+        counted = jobs.record_page(
+            job_id, page_number, status=PageStatus.FAILED, duration_ms=duration_ms, reason=reason
+        )
+        return PageOutcome(job_id, page_number, PageStatus.FAILED, counted, duration_ms, reason)
+    duration_ms = int((time.perf_counter() - started) * 1000)
+
+    # The result is written before the page is counted: once counted, the Combiner may read it.
+    write_json(
+        s3,
+        settings.work_bucket,
+        layout.page_result_key(job_id, page_number),
+        result.to_dict(),
+        object_metadata(job_id, page=page_number),
+    )
+    counted = jobs.record_page(job_id, page_number, status=PageStatus.DONE, duration_ms=duration_ms)
+    return PageOutcome(job_id, page_number, PageStatus.DONE, counted, duration_ms)

@@ -1,0 +1,37 @@
+"""Reading a job's stored page results and document info, one page at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from pagefan import layout
+from pagefan.aws.objects import read_object
+from pagefan.errors import PagefanError
+from pagefan.formats import DocumentInfo, PageResult
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+class MissingPageResult(PagefanError):
+    """A page counted as done has no stored result (expired by lifecycle, or deleted)."""
+
+
+def read_document_info(s3: S3Client, work_bucket: str, job_id: str) -> DocumentInfo:
+    """The document-level facts the Splitter stored for the job."""
+    return DocumentInfo.from_json(read_object(s3, work_bucket, layout.document_info_key(job_id)).body)
+
+
+def iter_page_results(s3: S3Client, work_bucket: str, job_id: str, pages_total: int) -> Iterator[PageResult]:
+    """Yield every page's result in page order, reading one object at a time."""
+    for page_number in range(1, pages_total + 1):
+        key = layout.page_result_key(job_id, page_number)
+        try:
+            body = read_object(s3, work_bucket, key).body
+        except s3.exceptions.NoSuchKey as missing:
+            raise MissingPageResult(
+                f"The result of page {page_number} ({key}) is missing from the work bucket; "
+                "it may have expired. Upload the document again."
+            ) from missing
+        yield PageResult.from_json(body)

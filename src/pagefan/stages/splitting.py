@@ -1,0 +1,117 @@
+"""Splitting an upload into pages and starting its job."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from pagefan import layout
+from pagefan.aws.executions import start_job_execution
+from pagefan.aws.jobs import JobStore
+from pagefan.aws.objects import read_object, write_json, write_object
+from pagefan.config import SplitterSettings
+from pagefan.domain.split import document_metadata, document_outline, open_document, split_pages
+from pagefan.errors import DocumentRejected
+from pagefan.formats import DocumentInfo, JobInput, JobStatus, SourceRef, object_metadata
+from pagefan.job_ids import derive_job_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SplitOutcome:
+    """What the Splitter did with one upload."""
+
+    job_id: str
+    pages_total: int
+    rejection: str | None = None
+    duplicate: bool = False
+
+
+def deadline_after(seconds: int) -> str:
+    """The ISO timestamp ``seconds`` from now, in the form the state machine compares."""
+    moment = datetime.now(UTC) + timedelta(seconds=seconds)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def split_upload(
+    *,
+    s3: S3Client,
+    sfn: SFNClient,
+    jobs: JobStore,
+    settings: SplitterSettings,
+    source: SourceRef,
+) -> SplitOutcome:
+    """Turn one uploaded object version into a job: page objects, a job item and an execution.
+
+    Safe to repeat for the same upload (duplicate S3 events, Lambda retries after a crash): the
+    job item is created once, page objects are rewritten identically, and the execution is
+    started once. The raw object is only read, by its version.
+    """
+    job_id = derive_job_id(source.bucket, source.key, source.version_id, source.etag)
+    if not jobs.create_job(job_id, source, deadline=deadline_after(settings.job_deadline_seconds)):
+        existing = jobs.get_job(job_id)
+        if existing is not None and existing.status != JobStatus.SPLITTING:
+            # Pages are written and counted already: make sure the execution exists, nothing more.
+            if existing.status == JobStatus.RUNNING and existing.deadline:
+                job = JobInput(job_id=job_id, pages_total=existing.pages_total, deadline=existing.deadline)
+                start_job_execution(sfn, settings.state_machine_arn, job)
+            return SplitOutcome(job_id=job_id, pages_total=existing.pages_total, duplicate=True)
+    record = jobs.get_job(job_id)
+    deadline = (
+        record.deadline if record and record.deadline else deadline_after(settings.job_deadline_seconds)
+    )
+
+    try:
+        # read_object refuses an oversized upload from its Content-Length, before the body.
+        upload = read_object(
+            s3, source.bucket, source.key, version_id=source.version_id, max_bytes=settings.max_upload_bytes
+        )
+        reader = open_document(upload.body, max_bytes=settings.max_upload_bytes, max_pages=settings.max_pages)
+    except DocumentRejected as rejected:
+        logger.info("document rejected", extra={"code": rejected.code, "reason": str(rejected)})
+        job = JobInput(job_id=job_id, pages_total=0, deadline=deadline, rejection=str(rejected))
+        start_job_execution(sfn, settings.state_machine_arn, job)
+        return SplitOutcome(job_id=job_id, pages_total=0, rejection=str(rejected))
+
+    pages_total = len(reader.pages)
+    sha256 = hashlib.sha256(upload.body).hexdigest()
+    info = DocumentInfo(
+        job_id=job_id,
+        source=SourceRef(
+            bucket=source.bucket,
+            key=source.key,
+            version_id=source.version_id,
+            etag=source.etag,
+            size=source.size,
+            sha256=sha256,
+        ),
+        pages_total=pages_total,
+        metadata=document_metadata(reader),
+        outline=document_outline(reader),
+    )
+    # Written before the pages, so it exists by the time any page can finish.
+    write_json(
+        s3, settings.work_bucket, layout.document_info_key(job_id), info.to_dict(), object_metadata(job_id)
+    )
+    for page_number, page_pdf in split_pages(reader):
+        write_object(
+            s3,
+            settings.work_bucket,
+            layout.page_key(job_id, page_number),
+            page_pdf,
+            content_type="application/pdf",
+            metadata=object_metadata(job_id, page=page_number, pages_total=pages_total),
+        )
+    jobs.mark_running(job_id, pages_total=pages_total, sha256=sha256)
+    start_job_execution(
+        sfn, settings.state_machine_arn, JobInput(job_id=job_id, pages_total=pages_total, deadline=deadline)
+    )
+    return SplitOutcome(job_id=job_id, pages_total=pages_total)
