@@ -6,7 +6,7 @@ import sys
 if "/opt/lib" not in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
     sys.exit("LD_LIBRARY_PATH lacks /opt/lib: this is not the Lambda image the layer is checked in")
 
-import cairosvg  # noqa: E402  (loads libcairo.so.2 through cairocffi)
+import cairosvg  # loads libcairo.so.2 through cairocffi
 
 SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40">'
