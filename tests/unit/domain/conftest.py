@@ -15,6 +15,7 @@ from pagefan.local.samples import make_sample_pdf, sample_words
 SAMPLE_PAGES = 6
 BIG = 10**9
 
+
 def build_pdf(
     objects: Sequence[bytes],
     *,
@@ -55,8 +56,13 @@ def one_page(
     """A one-page PDF: objects 1-5 are catalog, pages, page, font /F1, content; extras follow as 6, 7..."""
     rotate_entry = b"" if rotate is None else b"/Rotate " + rotate
     page = (
-        b"<< /Type /Page /Parent 2 0 R /MediaBox " + mediabox + b" " + rotate_entry
-        + b" /Resources << /Font << /F1 4 0 R >> " + resources + b" >> /Contents 5 0 R >>"
+        b"<< /Type /Page /Parent 2 0 R /MediaBox "
+        + mediabox
+        + b" "
+        + rotate_entry
+        + b" /Resources << /Font << /F1 4 0 R >> "
+        + resources
+        + b" >> /Contents 5 0 R >>"
     )
     return build_pdf(
         [
