@@ -21,7 +21,7 @@ def tag_job(job_id: str, page_number: int | None = None) -> None:
     tracer.put_annotation(key="job_id", value=job_id)
     if page_number is not None:
         logger.append_keys(page=page_number)
-        tracer.put_annotation(key="page", value=page_number)
+        tracer.put_annotation(key="page", value=str(page_number))
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:

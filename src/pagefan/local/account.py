@@ -1,0 +1,296 @@
+"""An emulated AWS account running the real template, state machine and handlers.
+
+moto's server (in this process, on 127.0.0.1) stands in for S3, DynamoDB, SQS, EventBridge, IAM,
+Lambda's control plane and Step Functions, whose engine runs the real ASL. The template is
+deployed into it by :mod:`pagefan.local.stack`. S3 notifications become asynchronous Lambda
+invocations with Lambda's retry policy and on-failure destination; Step Functions' Lambda tasks
+become synchronous invocations. Both run the handler modules in execution-environment processes
+(:mod:`pagefan.local.environments`) that reach the emulated account through AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from pagefan.local.environments import FunctionEnvironments, InvocationResult
+from pagefan.local.faults import FaultPlan, FaultSchedule
+from pagefan.local.stack import ACCOUNT_ID, Deployment, StackDeployer
+from pagefan.local.template import translate
+
+REGION = "us-east-1"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+# Lambda waits about a minute, then two, between asynchronous retries; locally that would only
+# slow tests down, so retries come after these (documented as a divergence in the README).
+ASYNC_RETRY_DELAYS_S = (0.2, 0.5)
+
+# Polling and deadlines sized for a laptop; every other parameter keeps the template's default.
+LOCAL_PARAMETERS = {"PollIntervalSeconds": "1"}
+
+
+@dataclass
+class Timeline:
+    """What happened during a run, in order, for the summary and the gallery."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    started: float = field(default_factory=time.monotonic)
+
+    def add(self, kind: str, **details: Any) -> None:
+        """Record one event with its time since the start."""
+        with self._lock:
+            self.events.append({"t": round(time.monotonic() - self.started, 3), "kind": kind, **details})
+
+
+class EmulatedAccount:
+    """The whole pipeline on this machine. Use as a context manager."""
+
+    def __init__(
+        self,
+        template_path: Path,
+        *,
+        workers: int | None = None,
+        work_dir: Path,
+        parameters: dict[str, str] | None = None,
+        faults: FaultPlan | None = None,
+        stack_name: str = "pagefan-local",
+        on_invocation: Callable[[InvocationResult], None] | None = None,
+    ) -> None:
+        self.template_path = template_path
+        self.workers = workers or os.cpu_count() or 1
+        self.work_dir = work_dir
+        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        self.schedule = FaultSchedule(faults or FaultPlan())
+        self.stack_name = stack_name
+        self.timeline = Timeline()
+        self._on_invocation = on_invocation
+        self.functions: dict[str, FunctionEnvironments] = {}
+        self._pending = 0
+        self._pending_changed = threading.Condition()
+        self._async_pool = ThreadPoolExecutor(
+            max_workers=max(8, self.workers * 4), thread_name_prefix="async"
+        )
+        self.failed_deliveries: list[dict[str, Any]] = []
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def __enter__(self) -> EmulatedAccount:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Deployment:
+        """Start the emulated services and deploy the template into them."""
+        from moto.server import ThreadedMotoServer
+
+        from pagefan.local import moto_fixes, moto_hooks
+
+        for noisy in ("werkzeug", "moto.stepfunctions.parser.asl.component.eval_component"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        (self.work_dir / "logs").mkdir(exist_ok=True)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        # The Step Functions engine builds its own clients against localhost:MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(port)
+        self._post_config({"stepfunctions": {"execute_state_machine": True}})
+        moto_fixes.apply()
+        moto_hooks.install(on_s3_notification=self._deliver_async, on_lambda_invoke=self._invoke_sync)
+
+        self.session = boto3.Session(
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=REGION,
+        )
+        translated = translate(self.template_path, self.parameters, region=REGION)
+        deployer = StackDeployer(self.client, stack_name=self.stack_name, region=REGION)
+        self.deployment = deployer.deploy(translated, self.parameters)
+        self._subscribe_notifications()
+        base_env = {
+            **CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            # No X-Ray daemon runs locally; traces would only be dropped.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "PATH": os.environ.get("PATH", ""),
+            "TZ": "UTC",
+        }
+        for logical_id, spec in self.deployment.functions.items():
+            # PageWorker's reserved concurrency is for AWS; locally the cores decide.
+            concurrency = self.workers if logical_id == "PageWorker" else 1
+            self.functions[logical_id] = FunctionEnvironments(
+                spec,
+                base_env=base_env,
+                concurrency=concurrency,
+                log_dir=self.work_dir / "logs",
+                on_result=self._record_invocation,
+            )
+        self.timeline.add("deployed", resources=len(self.deployment.physical_ids))
+        return self.deployment
+
+    def stop(self) -> None:
+        """Stop every execution environment and the emulated services."""
+        self._async_pool.shutdown(wait=False, cancel_futures=True)
+        for environments in self.functions.values():
+            environments.close()
+        server = getattr(self, "_server", None)
+        if server is not None:
+            server.stop()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the emulated account."""
+        return self.session.client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
+
+    def _post_config(self, config: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint}/moto-api/config",
+            data=json.dumps(config).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def _subscribe_notifications(self) -> None:
+        s3 = self.client("s3")
+        by_bucket: dict[str, list[dict[str, Any]]] = {}
+        for subscription in self.deployment.subscriptions:
+            rules = [
+                {"Name": name, "Value": value}
+                for name, value in (("prefix", subscription.prefix), ("suffix", subscription.suffix))
+                if value
+            ]
+            config: dict[str, Any] = {
+                "LambdaFunctionArn": subscription.function_arn,
+                "Events": subscription.events,
+            }
+            if rules:
+                config["Filter"] = {"Key": {"FilterRules": rules}}
+            by_bucket.setdefault(subscription.bucket, []).append(config)
+        for bucket, configs in by_bucket.items():
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configs}
+            )
+
+    # --- invocations ------------------------------------------------------------------------
+
+    def _record_invocation(self, result: InvocationResult) -> None:
+        if self._on_invocation:
+            self._on_invocation(result)
+
+    def environments_for(self, function_arn_or_name: str) -> FunctionEnvironments:
+        """The environments of the function an ARN, a name or a logical id designates."""
+        if function_arn_or_name in self.functions:
+            return self.functions[function_arn_or_name]
+        spec = self.deployment.function_by_arn(function_arn_or_name)
+        return self.functions[spec.logical_id]
+
+    def _invoke_sync(self, function: str, event: Any) -> tuple[bool, Any]:
+        environments = self.environments_for(function)
+        self.timeline.add("invoke", function=environments.spec.logical_id)
+        result = environments.invoke(event)
+        self.timeline.add(
+            "invoked", function=environments.spec.logical_id, ok=result.ok, ms=round(result.duration_ms, 1)
+        )
+        return result.ok, result.payload if result.ok else result.error_payload()
+
+    def invoke(self, function: str, event: Any) -> InvocationResult:
+        """Invoke a function synchronously (RequestResponse), as `sam local invoke` does."""
+        return self.environments_for(function).invoke(event)
+
+    def _deliver_async(self, function_arn: str, event: dict[str, Any]) -> None:
+        copies = self.schedule.copies()
+        for _ in range(copies):
+            with self._pending_changed:
+                self._pending += 1
+            self._async_pool.submit(self._invoke_async, function_arn, event, self.schedule.delay())
+
+    def _invoke_async(self, function_arn: str, event: dict[str, Any], delay: float) -> None:
+        try:
+            if delay:
+                time.sleep(delay)
+            environments = self.environments_for(function_arn)
+            spec = environments.spec
+            attempts = 1 + spec.max_retry_attempts
+            result: InvocationResult | None = None
+            for attempt in range(1, attempts + 1):
+                crash = self.schedule.crash_point(spec.logical_id, attempt)
+                result = environments.invoke(event, crash_point=crash)
+                if result.ok:
+                    return
+                self.timeline.add(
+                    "async-error", function=spec.logical_id, attempt=attempt, error=result.error_type
+                )
+                if attempt < attempts:
+                    time.sleep(ASYNC_RETRY_DELAYS_S[min(attempt, len(ASYNC_RETRY_DELAYS_S)) - 1])
+            assert result is not None
+            self._send_to_failure_destination(spec.arn, spec.on_failure_destination, event, result, attempts)
+        except Exception as error:  # a delivery must never vanish silently
+            logging.getLogger(__name__).exception("asynchronous delivery failed")
+            self.failed_deliveries.append({"function": function_arn, "error": repr(error)})
+        finally:
+            with self._pending_changed:
+                self._pending -= 1
+                self._pending_changed.notify_all()
+
+    def _send_to_failure_destination(
+        self, function_arn: str, destination: str | None, event: Any, result: InvocationResult, attempts: int
+    ) -> None:
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"{function_arn}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": result.error_payload(),
+        }
+        self.failed_deliveries.append(record)
+        self.timeline.add("on-failure", function=function_arn, error=result.error_type)
+        if destination and destination.startswith("arn:aws:sqs:"):
+            name = destination.rsplit(":", 1)[1]
+            sqs = self.client("sqs")
+            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=ACCOUNT_ID)["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+
+    def wait_until_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until no asynchronous invocation is queued or running."""
+        deadline = time.monotonic() + timeout
+        with self._pending_changed:
+            while self._pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._pending_changed.wait(remaining)
+        return True

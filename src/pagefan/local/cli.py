@@ -1,0 +1,225 @@
+"""The `pagefan` command: the whole pipeline on this machine, or on a deployed stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pagefan.formats import JobStatus
+
+EXIT_OK, EXIT_FAILED_JOB, EXIT_USAGE = 0, 1, 2
+
+
+def _default_template() -> Path:
+    """template.yaml of the project (the working directory's, else the one beside the package)."""
+    here = Path.cwd() / "template.yaml"
+    if here.exists():
+        return here
+    return Path(__file__).resolve().parents[3] / "template.yaml"
+
+
+def _pdf_files(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[Path]:
+    paths = []
+    for value in values:
+        path = Path(value)
+        if not path.exists():
+            raise click.BadParameter(f"{value}: no such file")
+        if path.is_dir():
+            raise click.BadParameter(f"{value} is a directory; give PDF files")
+        if not os.access(path, os.R_OK):
+            raise click.BadParameter(f"{value} cannot be read")
+        paths.append(path)
+    return paths
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """pagefan: split PDFs into pages, analyse them in parallel, combine and export.
+
+    Runs the real template.yaml, state machine and handlers on this machine (no Docker, no AWS
+    account), or drives a deployed stack with --stack.
+    """
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, callback=_pdf_files)
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Parallel page workers [default: cores]."
+)
+@click.option(
+    "--out",
+    "out_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("pagefan-out"),
+    show_default=True,
+    help="Where each document's outputs go (<out>/<document>/).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object per document instead of a table."
+)
+@click.option(
+    "--faults", default="", metavar="SPEC", help="Inject faults locally, e.g. duplicate=0.3,crash=0.1,seed=7."
+)
+@click.option("--stack", default=None, metavar="NAME", help="Run on this deployed stack instead of locally.")
+@click.option(
+    "--template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The SAM template to run [default: ./template.yaml].",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1),
+    default=None,
+    help="Give up following jobs after this many seconds [default: the job deadline + 2 min].",
+)
+def run(
+    files: list[Path],
+    workers: int | None,
+    out_root: Path,
+    as_json: bool,
+    faults: str,
+    stack: str | None,
+    template: Path | None,
+    timeout: float | None,
+) -> None:
+    """Run FILES through the whole pipeline and write the outputs under --out.
+
+    Exit status: 0 when every job COMPLETED, 1 when any FAILED, 2 for usage errors.
+    """
+    from pagefan.local.faults import FaultPlan
+    from pagefan.local.runner import PlainProgress, Progress, RichProgress
+
+    try:
+        plan = FaultPlan.parse(faults)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--faults") from None
+    if stack and plan.active:
+        raise click.UsageError("--faults works only on local runs, not with --stack")
+    progress: Progress = RichProgress() if sys.stderr.isatty() and not as_json else PlainProgress()
+    try:
+        if stack:
+            runs, stats = (
+                _run_on_stack(stack, files, out_root, progress, timeout or 3600 + 120),
+                dict[str, Any](),
+            )
+        else:
+            runs, stats = _run_locally(files, workers, out_root, plan, template, progress, timeout)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: emulated services stopped.", err=True)
+        sys.exit(130)
+    summaries = [r.summary() for r in runs]
+    if as_json:
+        for summary in summaries:
+            summary["functions"] = stats
+            click.echo(json.dumps(summary))
+    else:
+        _print_table(summaries, stats)
+    sys.exit(EXIT_OK if all(s["status"] == JobStatus.COMPLETED for s in summaries) else EXIT_FAILED_JOB)
+
+
+def _run_locally(
+    files: list[Path],
+    workers: int | None,
+    out_root: Path,
+    plan: Any,
+    template: Path | None,
+    progress: Any,
+    timeout: float | None,
+) -> tuple[list[Any], dict[str, Any]]:
+    from pagefan.local.account import EmulatedAccount
+    from pagefan.local.jobs_client import JobsClient, StackOutputs
+    from pagefan.local.runner import follow
+
+    template = template or _default_template()
+    out_root.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="pagefan-") as scratch,
+        EmulatedAccount(template, workers=workers, work_dir=Path(scratch), faults=plan) as account,
+    ):
+        outputs = StackOutputs.from_outputs(account.deployment.outputs)
+        client = JobsClient(account.client("s3"), account.client("dynamodb"), outputs)
+        if timeout is None:
+            timeout = float(account.parameters.get("JobDeadlineSeconds", 3600)) + 120
+        account.timeline.started = time.monotonic()
+        uploads = [client.upload(path) for path in files]
+        runs = follow(
+            client,
+            uploads,
+            out_root=out_root,
+            progress=progress,
+            timeout=timeout,
+            timeline=account.timeline.events,
+        )
+        account.wait_until_idle(timeout=30)
+        stats = {
+            logical_id: {
+                "invocations": env.stats.invocations,
+                "errors": env.stats.errors,
+                "cold_starts": env.stats.cold_starts,
+                "total_ms": round(env.stats.total_ms, 1),
+                "max_rss_mb": round(env.stats.max_rss_mb, 1),
+                "memory_size_mb": env.spec.memory_mb,
+            }
+            for logical_id, env in account.functions.items()
+        }
+        logs = out_root / "logs"
+        logs.mkdir(exist_ok=True)
+        for log in (Path(scratch) / "logs").glob("*.log"):
+            (logs / log.name).write_bytes(log.read_bytes())
+    return runs, stats
+
+
+def _run_on_stack(stack: str, files: list[Path], out_root: Path, progress: Any, timeout: float) -> list[Any]:
+    import boto3
+
+    from pagefan.local.jobs_client import JobsClient, StackOutputs
+    from pagefan.local.runner import follow
+
+    session = boto3.Session()
+    try:
+        description = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    except Exception as error:
+        raise click.UsageError(f"cannot read stack {stack}: {error}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
+    client = JobsClient(session.client("s3"), session.client("dynamodb"), StackOutputs.from_outputs(outputs))
+    uploads = [client.upload(path) for path in files]
+    return follow(client, uploads, out_root=out_root, progress=progress, timeout=timeout)
+
+
+def _print_table(summaries: list[dict[str, Any]], stats: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title="pagefan run")
+    for column in ("document", "status", "pages", "outputs / reason"):
+        table.add_column(column)
+    for s in summaries:
+        detail = s["error"] or str(Path(s["outputs"].get("gallery", "")))
+        pages = f"{s['pages_done']}/{s['pages_total']}" + (
+            f" ({s['pages_failed']} failed)" if s["pages_failed"] else ""
+        )
+        style = "green" if s["status"] == JobStatus.COMPLETED else "red"
+        table.add_row(s["document"], f"[{style}]{s['status']}[/{style}]", pages, detail)
+    console.print(table)
+    if stats:
+        usage = Table(title="functions")
+        for column in ("function", "invocations", "errors", "cold starts", "max memory / MemorySize"):
+            usage.add_column(column)
+        for name, f in stats.items():
+            usage.add_row(
+                name,
+                str(f["invocations"]),
+                str(f["errors"]),
+                str(f["cold_starts"]),
+                f"{f['max_rss_mb']:.0f} / {f['memory_size_mb']} MB",
+            )
+        console.print(usage)

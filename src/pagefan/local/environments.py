@@ -1,0 +1,295 @@
+"""Lambda execution environments on this machine: one process per environment.
+
+Like Lambda, an environment is created on demand (a cold start: the handler module is imported
+with the function's environment variables), reused while warm, never runs two invocations at
+once, is killed when an invocation exceeds the function's Timeout, and is replaced when it
+exceeds its MemorySize. Processes, not threads, so pages really run in parallel (pypdf is pure
+Python) and each function sees only its own environment variables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import multiprocessing
+import os
+import resource
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from pagefan.local.stack import FunctionSpec
+
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """The outcome of one invocation, as Lambda reports it."""
+
+    function: str
+    ok: bool
+    payload: Any
+    error_type: str | None
+    error_message: str | None
+    duration_ms: float
+    max_rss_mb: float
+    cold_start: bool
+    init_ms: float = 0.0
+
+    def error_payload(self) -> dict[str, Any]:
+        """The body Lambda returns for a function error."""
+        return {"errorType": self.error_type, "errorMessage": self.error_message}
+
+
+@dataclass
+class FunctionStats:
+    """What the runtime measured of one function's invocations."""
+
+    invocations: int = 0
+    errors: int = 0
+    cold_starts: int = 0
+    total_ms: float = 0.0
+    max_rss_mb: float = 0.0
+    durations_ms: list[float] = field(default_factory=list)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    VmHWM belongs to the address space, which exec replaces; ru_maxrss would also count the
+    parent's memory at fork time (the emulated services), which no Lambda environment carries.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _FakeContext:
+    """The LambdaContext fields handlers and Powertools read."""
+
+    def __init__(self, spec: Mapping[str, Any], deadline: float) -> None:
+        self.function_name = spec["name"]
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = spec["arn"]
+        self.memory_limit_in_mb = spec["memory_mb"]
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{spec['name']}"
+        self.log_stream_name = f"local/{os.getpid()}"
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _environment_main(conn: Connection, spec: dict[str, Any], env: dict[str, str], log_path: str) -> None:
+    """Body of an execution environment process: import the handler, then serve invocations."""
+    log = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    sys.stdout = sys.stderr = log
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path.insert(0, spec["code_dir"])
+    from pagefan.local import faults
+
+    faults.install_crash_hooks()
+    started = time.perf_counter()
+    module_name, _, function_name = spec["handler"].rpartition(".")
+    try:
+        handler = getattr(importlib.import_module(module_name), function_name)
+        init_error = None
+    except Exception as error:  # an import failure is the function's error, reported per invocation
+        handler, init_error = None, error
+    init_ms = (time.perf_counter() - started) * 1000
+    cold = True
+    while True:
+        try:
+            request, crash_point = conn.recv()
+        except EOFError:
+            return
+        faults.arm(crash_point)
+        invoke_started = time.perf_counter()
+        context = _FakeContext(spec, time.monotonic() + spec["timeout_s"])
+        try:
+            if init_error is not None:
+                raise init_error
+            assert handler is not None
+            payload, ok, error_type, message = handler(request, context), True, None, None
+        except Exception as error:
+            traceback.print_exc()
+            payload, ok = None, False
+            error_type = "Runtime.ImportModuleError" if error is init_error else type(error).__name__
+            message = str(error)
+        duration_ms = (time.perf_counter() - invoke_started) * 1000
+        max_rss_mb = peak_rss_mb()
+        print(
+            f"REPORT RequestId: {context.aws_request_id} Duration: {duration_ms:.2f} ms "
+            f"Memory Size: {spec['memory_mb']} MB Max Memory Used: {max_rss_mb:.0f} MB"
+            + (f" Init Duration: {init_ms:.2f} ms" if cold else "")
+        )
+        conn.send((ok, payload, error_type, message, duration_ms, max_rss_mb, cold, init_ms))
+        cold = False
+
+
+class _Environment:
+    def __init__(self, spec: FunctionSpec, env: dict[str, str], log_path: Path) -> None:
+        self.parent, child = _SPAWN.Pipe()
+        payload = {
+            "name": spec.name,
+            "arn": spec.arn,
+            "handler": spec.handler,
+            "code_dir": str(spec.code_dir),
+            "memory_mb": spec.memory_mb,
+            "timeout_s": spec.timeout_s,
+        }
+        self.process = _SPAWN.Process(
+            target=_environment_main, args=(child, payload, env, str(log_path)), daemon=True
+        )
+        self.process.start()
+        child.close()
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.parent.close()
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=2)
+
+
+class FunctionEnvironments:
+    """The execution environments of one function, at most ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        *,
+        base_env: Mapping[str, str],
+        concurrency: int,
+        log_dir: Path,
+        on_result: Callable[[InvocationResult], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self._env = {**base_env, **spec.environment}
+        self._env.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+                "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            }
+        )
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._idle: list[_Environment] = []
+        self._all: list[_Environment] = []
+        self._lock = threading.Lock()
+        self._log_dir = log_dir
+        self._on_result = on_result
+        self.stats = FunctionStats()
+
+    def set_environment(self, **values: str) -> None:
+        """Add variables to environments created from now on (credentials, for instance)."""
+        self._env.update(values)
+
+    def _acquire(self) -> _Environment:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            log_path = self._log_dir / f"{self.spec.logical_id}-{len(self._all) + 1}.log"
+            environment = _Environment(self.spec, dict(self._env), log_path)
+            self._all.append(environment)
+            return environment
+
+    def _discard(self, environment: _Environment) -> None:
+        environment.stop()
+        with self._lock:
+            if environment in self._all:
+                self._all.remove(environment)
+
+    def invoke(self, event: Any, *, crash_point: tuple[str, int] | None = None) -> InvocationResult:
+        """Run one invocation synchronously in a free (or new) environment.
+
+        ``crash_point`` makes the environment die at that AWS call (fault injection).
+        """
+        with self._slots:
+            environment = self._acquire()
+            try:
+                environment.parent.send((event, crash_point))
+                if not environment.parent.poll(self.spec.timeout_s + 5):  # + cold start allowance
+                    self._discard(environment)
+                    result = self._failure(
+                        "Sandbox.Timedout", f"Task timed out after {self.spec.timeout_s:.2f} seconds"
+                    )
+                else:
+                    ok, payload, error_type, message, duration_ms, rss, cold, init_ms = (
+                        environment.parent.recv()
+                    )
+                    result = InvocationResult(
+                        self.spec.logical_id,
+                        ok,
+                        payload,
+                        error_type,
+                        message,
+                        duration_ms,
+                        rss,
+                        cold,
+                        init_ms,
+                    )
+                    if rss > self.spec.memory_mb:
+                        # Lambda kills an environment that goes over its memory size.
+                        self._discard(environment)
+                        result = InvocationResult(
+                            self.spec.logical_id,
+                            False,
+                            None,
+                            "Runtime.OutOfMemory",
+                            f"Runtime exited with error: signal: killed (used {rss:.0f} MB of "
+                            f"MemorySize {self.spec.memory_mb} MB)",
+                            duration_ms,
+                            rss,
+                            cold,
+                            init_ms,
+                        )
+                    else:
+                        with self._lock:
+                            self._idle.append(environment)
+            except (EOFError, OSError, BrokenPipeError):
+                self._discard(environment)
+                result = self._failure("Runtime.ExitError", "Runtime exited without providing a reason")
+        self._record(result)
+        return result
+
+    def _failure(self, error_type: str, message: str) -> InvocationResult:
+        return InvocationResult(self.spec.logical_id, False, None, error_type, message, 0.0, 0.0, False)
+
+    def _record(self, result: InvocationResult) -> None:
+        with self._lock:
+            self.stats.invocations += 1
+            self.stats.errors += 0 if result.ok else 1
+            self.stats.cold_starts += 1 if result.cold_start else 0
+            self.stats.total_ms += result.duration_ms
+            self.stats.durations_ms.append(result.duration_ms)
+            self.stats.max_rss_mb = max(self.stats.max_rss_mb, result.max_rss_mb)
+        if self._on_result:
+            self._on_result(result)
+
+    def close(self) -> None:
+        """Stop every environment of the function."""
+        with self._lock:
+            environments, self._all, self._idle = list(self._all), [], []
+        for environment in environments:
+            environment.stop()

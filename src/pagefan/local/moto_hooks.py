@@ -1,0 +1,91 @@
+"""Where the local runtime takes over from moto (moto 5.2.5; re-check on upgrade).
+
+moto delivers S3 notifications by invoking the function synchronously inside the PUT and
+swallowing every error, and cannot run a Lambda function without Docker. The runtime replaces
+exactly those two points:
+
+* ``moto.s3.notifications._invoke_awslambda``: moto has matched the event type and the key
+  filters; the runtime queues an asynchronous invocation instead (Lambda's async semantics:
+  retries, on-failure destination).
+* ``lambda_eval_utils._invoke_lambda_function``: the Step Functions engine's call to Lambda,
+  for both ``lambda:invoke`` and plain function ARNs; the runtime runs the handler and returns
+  Lambda's response shape, ``FunctionError`` included, so Retry and Catch see the real error.
+
+It also makes the S3 event body match AWS's (keys keep ``/``, versionId and sequencer present)
+and drops the second ObjectCreated event moto emits for a completed multipart upload.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote_plus
+
+AsyncInvoke = Callable[[str, dict[str, Any]], None]
+"""(function ARN, event) → None: queue an asynchronous invocation."""
+SyncInvoke = Callable[[str, Any], tuple[bool, Any]]
+"""(function ARN or name, event) → (ok, payload or error payload)."""
+
+_callbacks: dict[str, Any] = {}
+_installed = False
+
+
+def install(*, on_s3_notification: AsyncInvoke, on_lambda_invoke: SyncInvoke) -> None:
+    """Route moto's S3 notifications and Step Functions Lambda calls to the given callbacks."""
+    global _installed
+    _callbacks["s3"] = on_s3_notification
+    _callbacks["lambda"] = on_lambda_invoke
+    if _installed:
+        return
+    _installed = True
+
+    import moto.s3.notifications as notifications
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    original_event = notifications._get_s3_event
+    original_send = notifications.send_event
+
+    def s3_event_like_aws(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = original_event(event_name, bucket, key, notification_id)
+        record = body["Records"][0]["s3"]["object"]
+        record["key"] = quote_plus(key.name, safe="/")
+        if getattr(key, "version_id", None) not in (None, "null"):
+            record["versionId"] = key.version_id
+        record["sequencer"] = f"{int(key.last_modified.timestamp() * 1e6):016X}"
+        return body
+
+    def send_event_once(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        if event_name == notifications.S3NotificationEvent.OBJECT_CREATED_PUT_EVENT and getattr(
+            key, "multipart", None
+        ):
+            return  # CompleteMultipartUpload sends its own event
+        original_send(account_id, event_name, bucket, key)
+
+    def invoke_async(account_id: str, event_body: dict[str, Any], fn_arn: str, region_name: str) -> None:
+        _callbacks["s3"](fn_arn, event_body)
+
+    def invoke_sync(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
+        try:
+            raw = parameters.get("Payload") or b"{}"
+            event = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+            ok, payload = _callbacks["lambda"](str(parameters["FunctionName"]), event)
+        except Exception as error:
+            # An exception escaping here would be an uncatchable States.Runtime in the engine;
+            # Lambda reports it as a function error, which Retry and Catch can see.
+            ok, payload = False, {"errorType": type(error).__name__, "errorMessage": str(error)}
+        response: dict[str, Any] = {
+            "StatusCode": 200,
+            "ExecutedVersion": "$LATEST",
+            "Payload": io.BytesIO(json.dumps(payload).encode()),
+        }
+        if not ok:
+            response["FunctionError"] = "Unhandled"
+        response["Payload"] = lambda_eval_utils._from_payload(response["Payload"])
+        return response
+
+    notifications._get_s3_event = s3_event_like_aws
+    notifications.send_event = send_event_once
+    notifications._invoke_awslambda = invoke_async
+    lambda_eval_utils._invoke_lambda_function = invoke_sync
