@@ -1,0 +1,353 @@
+"""Analyse one single-page PDF: geometry, text, words, positioned text runs and images.
+
+This runs in the PageWorker on untrusted bytes. Every content problem becomes a
+:class:`~pagefan.errors.PageFailed` with a stable ``code``; the content size is checked
+(with bounded decompression) before the text extraction does any heavy work.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Any
+
+from pypdf import PageObject, PdfReader, apply_configuration
+from pypdf.errors import LimitReachedError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+
+from pagefan.domain.parsing import PARSE_ERRORS, detail
+from pagefan.errors import PageFailed
+from pagefan.formats import PageResult, TextRun
+
+# Form XObjects nest; real documents rarely go beyond three levels. The bounds stop hostile
+# files that nest or fan out without end from turning the image count into the heavy work.
+MAX_XOBJECT_DEPTH = 12
+MAX_XOBJECTS = 10_000
+MAX_CONTENT_STREAMS = 10_000
+MAX_FONT_NAME_CHARS = 128
+
+_IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+# Subset fonts are named "ABCDEF+RealName" (PDF 32000-1, 9.6.4): six upper-case letters and '+'.
+_SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
+
+
+def _multiply(m: Any, n: Any) -> tuple[float, float, float, float, float, float]:
+    """Product of two PDF matrices [a b c d e f] (row-vector convention: apply m, then n)."""
+    return (
+        m[0] * n[0] + m[1] * n[2],
+        m[0] * n[1] + m[1] * n[3],
+        m[2] * n[0] + m[3] * n[2],
+        m[2] * n[1] + m[3] * n[3],
+        m[4] * n[0] + m[5] * n[2] + n[4],
+        m[4] * n[1] + m[5] * n[3] + n[5],
+    )
+
+
+def clean_text(text: str) -> str:
+    """Replace lone surrogates (pypdf decodes some fonts with "surrogatepass") with U+FFFD.
+
+    Valid surrogate pairs become the character they encode. Without this, writing the page
+    result as UTF-8 would fail.
+
+    Args:
+        text: Text as pypdf extracted it.
+
+    Returns:
+        The same text, encodable as UTF-8.
+
+    """
+    if text.isascii():
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def font_name(font: Any) -> str:
+    """The /BaseFont of a font dictionary without slash or subset prefix ("Helvetica-Bold").
+
+    Args:
+        font: The font dictionary pypdf reports for a run (may be None or garbage).
+
+    Returns:
+        The font's name, or "unknown" when the dictionary names none.
+
+    """
+    try:
+        if not isinstance(font, DictionaryObject):
+            return "unknown"
+        # Type 3 fonts have no /BaseFont; their optional /Name is the closest thing.
+        name = font.get("/BaseFont") or font.get("/Name")
+        if name is None:
+            return "unknown"
+        text = str(name.get_object() if isinstance(name, IndirectObject) else name).lstrip("/")
+    except PARSE_ERRORS:
+        return "unknown"
+    text = _SUBSET_PREFIX.sub("", clean_text(text))
+    text = "".join(char for char in text if char.isprintable())[:MAX_FONT_NAME_CHARS]
+    return text or "unknown"
+
+
+@dataclass
+class _RunCollector:
+    """Receives pypdf's text callbacks and keeps the runs, positioned relative to the page box."""
+
+    origin_x: float
+    origin_y: float
+    runs: list[TextRun] = field(default_factory=list)
+
+    def __call__(self, text: Any, cm: Any, tm: Any, font: Any, font_size: Any) -> None:
+        if not isinstance(text, str):
+            return
+        # pypdf ends a line's run with "\n"; the run itself is one line of text.
+        content = " ".join(clean_text(text).split())
+        if not content:
+            return
+        try:
+            m = _multiply(tm if tm is not None else _IDENTITY, cm if cm is not None else _IDENTITY)
+            # The text space's vertical unit, mapped to user space, scales the nominal font size.
+            size = abs(float(font_size)) * math.hypot(m[2], m[3])
+            angle = math.degrees(math.atan2(m[1], m[0]))
+            x, y = m[4] - self.origin_x, m[5] - self.origin_y
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        if not all(math.isfinite(value) for value in (x, y, size, angle)):
+            return
+        self.runs.append(
+            TextRun(
+                text=content,
+                x=round(x, 2),
+                y=round(y, 2),
+                size=round(size, 2),
+                font=font_name(font),
+                # "+ 0.0" turns -0.0 into 0.0, so JSON never says "-0.0" for unrotated text.
+                angle=round(angle, 2) + 0.0,
+            )
+        )
+
+
+def _resolve(obj: Any) -> Any:
+    return obj.get_object() if isinstance(obj, IndirectObject) else obj
+
+
+def _object_key(obj: Any, resolved: Any) -> tuple[int, int] | int:
+    """Identity of a PDF object: its object number when indirect, else the Python object."""
+    if isinstance(obj, IndirectObject):
+        return (obj.idnum, obj.generation)
+    return id(resolved)
+
+
+def _xobjects(resources: Any) -> tuple[list[StreamObject], int]:
+    """Walk the resources' XObjects (through nested forms): return the forms and the image count.
+
+    Images are counted once however often they are referenced; the walk is iterative and
+    bounded in depth and in objects visited.
+    """
+    forms: list[StreamObject] = []
+    images = 0
+    seen: set[tuple[int, int] | int] = set()
+    pending: list[tuple[Any, int]] = [(resources, 0)]
+    while pending:
+        current, depth = pending.pop()
+        try:
+            resource_dict = _resolve(current)
+            if not isinstance(resource_dict, dict):
+                continue
+            xobject_dict = _resolve(resource_dict.get("/XObject"))
+            if not isinstance(xobject_dict, dict):
+                continue
+            entries = list(xobject_dict.values())
+        except PARSE_ERRORS:
+            continue
+        for entry in entries:
+            if len(seen) >= MAX_XOBJECTS:
+                return forms, images
+            try:
+                xobject = _resolve(entry)
+                key = _object_key(entry, xobject)
+                if key in seen or not isinstance(xobject, StreamObject):
+                    continue
+                seen.add(key)
+                subtype = xobject.get("/Subtype")
+            except PARSE_ERRORS:
+                continue
+            if subtype == "/Image":
+                images += 1
+            elif subtype == "/Form":
+                forms.append(xobject)
+                if depth + 1 < MAX_XOBJECT_DEPTH and "/Resources" in xobject:
+                    pending.append((xobject["/Resources"], depth + 1))
+    return forms, images
+
+
+def _page_contents(page: PageObject) -> Iterator[StreamObject]:
+    """The page's content streams (one stream or an array of them)."""
+    contents = _resolve(page.get("/Contents"))
+    if isinstance(contents, StreamObject):
+        yield contents
+    elif isinstance(contents, ArrayObject):
+        for item in list(contents)[:MAX_CONTENT_STREAMS]:
+            stream = _resolve(item)
+            if isinstance(stream, StreamObject):
+                yield stream
+
+
+def _decoded_length(stream: StreamObject, budget: int) -> int:
+    """Decode ``stream`` with every pypdf decompression limit set to just over ``budget``.
+
+    pypdf stops decompressing once a limit is passed, so a decompression bomb costs at most
+    ``budget`` bytes here instead of pypdf's 75 MB default; a normal stream is decoded once and
+    cached by pypdf for the text extraction that follows.
+    """
+    limit = budget + 1  # 0 would mean "no limit" to pypdf
+    with apply_configuration(
+        zlib_maximum_output_length=limit,
+        lzw_maximum_output_length=limit,
+        run_length_maximum_output_length=limit,
+        brotli_maximum_output_length=limit,
+        array_based_stream_maximum_output_length=limit,
+    ):
+        return len(stream.get_data())
+
+
+def _too_large(
+    page_number: int, max_content_bytes: int | None, exc: BaseException | None = None
+) -> PageFailed:
+    if max_content_bytes is None:
+        what = "one of its objects passed a safety limit" + (f" ({detail(exc)})" if exc else "")
+    else:
+        what = f"its content is larger than {max_content_bytes:,} bytes once decompressed"
+    return PageFailed(
+        "content_too_large",
+        f"Page {page_number} was not analysed: {what}. "
+        "It may be a decompression bomb or an extremely complex page.",
+    )
+
+
+def _check_content_size(page: PageObject, forms: list[StreamObject], page_number: int, limit: int) -> None:
+    """Fail the page when its decompressed content streams (page and forms) exceed ``limit``."""
+    remaining = limit
+    try:
+        streams = list(_page_contents(page))
+    except PARSE_ERRORS as exc:
+        raise PageFailed(
+            "damaged_page", f"Page {page_number}'s content cannot be read ({detail(exc)})."
+        ) from exc
+    for index, stream in enumerate([*streams, *forms]):
+        is_form = index >= len(streams)
+        try:
+            remaining -= _decoded_length(stream, remaining)
+        except LimitReachedError as exc:
+            raise _too_large(page_number, limit) from exc
+        except PARSE_ERRORS as exc:
+            if is_form:
+                # The text extraction skips a form it cannot decode; so does the size check.
+                continue
+            raise PageFailed(
+                "damaged_page", f"Page {page_number}'s content stream cannot be decoded ({detail(exc)})."
+            ) from exc
+        if remaining < 0:
+            raise _too_large(page_number, limit)
+
+
+def _rotation(page: PageObject) -> int:
+    """The page's /Rotate as 0, 90, 180 or 270; like pdf.js, anything else counts as 0."""
+    try:
+        value = _resolve(page.get("/Rotate", 0))
+        degrees = int(value)
+        if degrees != float(value):
+            return 0
+    except PARSE_ERRORS:
+        return 0
+    degrees %= 360
+    return degrees if degrees % 90 == 0 else 0
+
+
+def _box(page: PageObject, page_number: int) -> tuple[float, float, float, float]:
+    """(left, bottom, width, height) of the MediaBox, whichever corners the file lists."""
+    try:
+        box = page.mediabox
+        left, right = sorted((float(box.left), float(box.right)))
+        bottom, top = sorted((float(box.bottom), float(box.top)))
+    except PARSE_ERRORS as exc:
+        raise PageFailed(
+            "damaged_page", f"Page {page_number} has no readable page size ({detail(exc)})."
+        ) from exc
+    width, height = right - left, top - bottom
+    if not all(math.isfinite(value) for value in (left, bottom, width, height)) or width <= 0 or height <= 0:
+        raise PageFailed("damaged_page", f"Page {page_number} has an empty or invalid page size.")
+    return left, bottom, width, height
+
+
+def _open_page(pdf_bytes: bytes, page_number: int) -> PageObject:
+    try:
+        reader = PdfReader(BytesIO(pdf_bytes), strict=False)
+        count = len(reader.pages)
+        if count != 1:
+            raise PageFailed(
+                "damaged_page", f"Page {page_number}'s file should hold exactly one page, not {count}."
+            )
+        return reader.pages[0]
+    except LimitReachedError as exc:
+        raise _too_large(page_number, None, exc) from exc
+    except PARSE_ERRORS as exc:
+        raise PageFailed("damaged_page", f"Page {page_number} cannot be read ({detail(exc)}).") from exc
+
+
+def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_bytes: int) -> PageResult:
+    """Extract geometry, text, words, text runs and the image count of a single-page PDF.
+
+    Run positions are in PDF points from the MediaBox's bottom-left corner, before /Rotate:
+    the text matrix combined with the current transformation matrix. A run is what pypdf
+    reports as one piece of text (typically one line in one font); whitespace-only runs are
+    dropped.
+
+    Args:
+        pdf_bytes: A one-page PDF, as :func:`pagefan.domain.split.split_pages` writes them.
+        job_id: The job the page belongs to (copied into the result).
+        page_number: The page's 1-based number in the source document.
+        max_content_bytes: Largest accepted size of the page's decompressed content streams
+            (page content plus form XObjects).
+
+    Returns:
+        The page's analysis.
+
+    Raises:
+        PageFailed: ``damaged_page`` (unreadable file, page or size), ``content_too_large``
+            (content over the limit, or a pypdf resource limit hit) or ``unreadable_text``
+            (the text extraction failed).
+
+    """
+    page = _open_page(pdf_bytes, page_number)
+    left, bottom, width, height = _box(page, page_number)
+    rotation = _rotation(page)
+    try:
+        forms, image_count = _xobjects(page.get("/Resources"))
+    except PARSE_ERRORS:
+        forms, image_count = [], 0
+    _check_content_size(page, forms, page_number, max_content_bytes)
+
+    collector = _RunCollector(origin_x=left, origin_y=bottom)
+    try:
+        text = page.extract_text(visitor_text=collector)
+    except LimitReachedError as exc:
+        # Content streams passed the size check; this is another pypdf limit (parsing work,
+        # font maps ...), which says the page is too complex rather than too long.
+        raise _too_large(page_number, None, exc) from exc
+    except PARSE_ERRORS as exc:
+        raise PageFailed(
+            "unreadable_text", f"The text of page {page_number} cannot be extracted ({detail(exc)})."
+        ) from exc
+    text = clean_text(text)
+    return PageResult(
+        job_id=job_id,
+        page_number=page_number,
+        width=width,
+        height=height,
+        rotation=rotation,
+        text=text,
+        words=text.split(),
+        runs=collector.runs,
+        image_count=image_count,
+    )

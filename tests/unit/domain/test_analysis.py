@@ -1,0 +1,264 @@
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import pytest
+from pypdf import PageObject
+from pypdf.errors import LimitReachedError
+
+from pagefan.domain.analysis import analyse_page, clean_text, font_name
+from pagefan.errors import PageFailed
+from pagefan.formats import PageResult, TextRun, dumps
+
+LIMIT = 1_000_000
+IMAGE = (
+    b"<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray "
+    b"/BitsPerComponent 8 /Length 1 >>\nstream\n\x00\nendstream"
+)
+
+
+def analyse(data: bytes, max_content_bytes: int = LIMIT) -> PageResult:
+    return analyse_page(data, job_id="job-1", page_number=7, max_content_bytes=max_content_bytes)
+
+
+def failure(data: bytes, max_content_bytes: int = LIMIT) -> PageFailed:
+    with pytest.raises(PageFailed) as caught:
+        analyse(data, max_content_bytes)
+    return caught.value
+
+
+def only_run(result: PageResult) -> TextRun:
+    assert len(result.runs) == 1, result.runs
+    return result.runs[0]
+
+
+# --- runs ---------------------------------------------------------------------------------
+
+
+def test_run_position_size_and_font(pdfs: Any) -> None:
+    result = analyse(pdfs.one_page(b"BT /F1 12 Tf 72 700 Td (Hello world) Tj ET"))
+    run = only_run(result)
+    assert run.text == "Hello world"
+    assert (run.x, run.y, run.size, run.angle) == pytest.approx((72, 700, 12, 0), abs=0.01)
+    assert run.font == "Helvetica"
+    assert (result.job_id, result.page_number) == ("job-1", 7)
+
+
+def test_subset_prefix_is_dropped(pdfs: Any) -> None:
+    result = analyse(pdfs.one_page(b"BT /F1 9 Tf 10 10 Td (x) Tj ET", base_font=b"ABCDEF+Helvetica-Bold"))
+    assert only_run(result).font == "Helvetica-Bold"
+
+
+def test_ctm_scales_and_moves_the_run(pdfs: Any) -> None:
+    # cm doubles everything and moves the origin: (36, 350) in text space is (82, 720) on the page.
+    result = analyse(pdfs.one_page(b"q 2 0 0 2 10 20 cm BT /F1 6 Tf 36 350 Td (Scaled) Tj ET Q"))
+    run = only_run(result)
+    assert (run.x, run.y, run.size) == pytest.approx((82, 720, 12), abs=0.01)
+
+
+def test_text_matrix_gives_the_size(pdfs: Any) -> None:
+    result = analyse(pdfs.one_page(b"BT /F1 1 Tf 14 0 0 14 100 500 Tm (Big) Tj ET"))
+    run = only_run(result)
+    assert (run.x, run.y, run.size) == pytest.approx((100, 500, 14), abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("matrix", "angle"),
+    [(b"0 1 -1 0", 90), (b"-1 0 0 -1", 180), (b"0 -1 1 0", -90), (b"0.8660254 0.5 -0.5 0.8660254", 30)],
+)
+def test_text_direction_angle(pdfs: Any, matrix: bytes, angle: float) -> None:
+    result = analyse(pdfs.one_page(b"BT /F1 12 Tf " + matrix + b" 300 400 Tm (Turned) Tj ET"))
+    run = only_run(result)
+    assert run.angle == pytest.approx(angle, abs=0.01)
+    assert (run.x, run.y, run.size) == pytest.approx((300, 400, 12), abs=0.01)
+
+
+def test_lines_become_runs_in_reading_order(pdfs: Any) -> None:
+    content = b"BT /F1 12 Tf 14 TL 72 700 Td (line one) Tj T* (line two) Tj 0 -14 Td (three) Tj ET"
+    result = analyse(pdfs.one_page(content))
+    assert [(run.text, run.y) for run in result.runs] == [
+        ("line one", 700),
+        ("line two", 686),
+        ("three", 672),
+    ]
+    assert result.words == ["line", "one", "line", "two", "three"]
+
+
+def test_whitespace_only_runs_are_dropped(pdfs: Any) -> None:
+    content = b"BT /F1 12 Tf 72 700 Td (   ) Tj ET BT /F1 12 Tf 72 600 Td (kept) Tj ET"
+    assert [run.text for run in analyse(pdfs.one_page(content)).runs] == ["kept"]
+
+
+def test_positions_are_relative_to_the_media_box_corner(pdfs: Any) -> None:
+    data = pdfs.one_page(b"BT /F1 12 Tf 150 250 Td (Offset) Tj ET", mediabox=b"[100 200 400 600]")
+    result = analyse(data)
+    assert (result.width, result.height) == (300, 400)
+    run = only_run(result)
+    assert (run.x, run.y) == pytest.approx((50, 50), abs=0.01)
+
+
+# --- geometry -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rotate", "expected"),
+    [(None, 0), (b"90", 90), (b"180", 180), (b"-90", 270), (b"450", 90), (b"45", 0), (b"(x)", 0)],
+)
+def test_rotation_is_normalised(pdfs: Any, rotate: bytes | None, expected: int) -> None:
+    result = analyse(pdfs.one_page(b"BT /F1 12 Tf 72 700 Td (R) Tj ET", rotate=rotate))
+    assert result.rotation == expected
+    # Width and height stay those of the MediaBox, before rotation.
+    assert (result.width, result.height) == (612, 792)
+
+
+def test_sample_pages(sample_pages: list[bytes], sample_source_words: list[list[str]]) -> None:
+    results = [
+        analyse_page(data, job_id="j", page_number=number, max_content_bytes=LIMIT)
+        for number, data in enumerate(sample_pages, start=1)
+    ]
+    assert [result.words for result in results] == sample_source_words
+    assert [(result.width, result.height, result.rotation) for result in results] == [
+        (612, 792, 0),
+        (595.28, 841.89, 0),
+        (612, 792, 90),
+        (612, 792, 0),
+        (612, 792, 0),
+        (612, 792, 0),
+    ]
+    assert [result.image_count for result in results] == [1, 0, 0, 0, 0, 0]
+    heading = results[2].runs[0]
+    assert (heading.text, heading.font, heading.size, heading.x) == (
+        "Page 3 (p0003)",
+        "Helvetica-Bold",
+        18,
+        72,
+    )
+    assert {run.font for run in results[0].runs} == {
+        "Helvetica",
+        "Helvetica-Bold",
+        "Times-Roman",
+        "Times-Italic",
+        "Courier",
+    }
+    # Every result serialises the way the worker stores it.
+    assert PageResult.from_json(dumps(results[0].to_dict())) == results[0]
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+def test_image_count_includes_nested_forms_once_each(pdfs: Any) -> None:
+    form = (
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] "
+        b"/Resources << /XObject << /Again 6 0 R /Inner 8 0 R >> >> /Length 0 >>\nstream\n\nendstream"
+    )
+    inner = (
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] "
+        b"/Resources << /XObject << /Deep 9 0 R /Loop 7 0 R >> >> /Length 0 >>\nstream\n\nendstream"
+    )
+    data = pdfs.one_page(
+        b"/Im1 Do /Fm1 Do",
+        resources=b"/XObject << /Im1 6 0 R /Fm1 7 0 R /Same 6 0 R >>",
+        extra_objects=[IMAGE, form, inner, IMAGE],
+    )
+    # Objects 6 and 9 are images (6 is listed three times); 7 and 8 are forms that loop.
+    assert analyse(data).image_count == 2
+
+
+def test_page_without_resources(pdfs: Any) -> None:
+    data = pdfs.build(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>",
+        ]
+    )
+    result = analyse(data)
+    assert (result.text, result.words, result.runs, result.image_count) == ("", [], [], 0)
+
+
+# --- failures -----------------------------------------------------------------------------
+
+
+def test_decompression_bomb_is_content_too_large(pdfs: Any) -> None:
+    bomb = zlib.compress(b"0 0 m " * 2_000_000, 9)  # 12 MB of content in about 20 KB
+    data = pdfs.one_page(bomb, content_dict=b"/Filter /FlateDecode")
+    rejection = failure(data)
+    assert rejection.code == "content_too_large"
+    assert "1,000,000 bytes" in str(rejection)
+
+
+def test_content_over_the_limit_across_streams_and_forms(pdfs: Any) -> None:
+    content = b"".join(b"BT /F1 12 Tf 72 %d Td (Hi) Tj ET\n" % (700 - 14 * line) for line in range(20))
+    form = pdfs.stream(content, b"/Type /XObject /Subtype /Form /BBox [0 0 10 10]")
+    data = pdfs.one_page(content, resources=b"/XObject << /Fm 6 0 R >>", extra_objects=[form])
+    # The budget covers the page's content and every form it can draw, byte for byte.
+    total = 2 * len(content)
+    assert analyse(data, max_content_bytes=total).words == ["Hi"] * 20
+    assert failure(data, max_content_bytes=total - 1).code == "content_too_large"
+
+
+def test_pypdf_limits_during_extraction_are_content_too_large(pdfs: Any, monkeypatch: Any) -> None:
+    def limited(*args: Any, **kwargs: Any) -> str:
+        raise LimitReachedError("Reached maximum number of tokens per stream.")
+
+    monkeypatch.setattr(PageObject, "extract_text", limited)
+    rejection = failure(pdfs.one_page(b"BT ET"))
+    assert rejection.code == "content_too_large"
+    assert "safety limit" in str(rejection)
+
+
+def test_extraction_crash_is_unreadable_text(pdfs: Any, monkeypatch: Any) -> None:
+    def broken(*args: Any, **kwargs: Any) -> str:
+        raise KeyError("/Widths")
+
+    monkeypatch.setattr(PageObject, "extract_text", broken)
+    rejection = failure(pdfs.one_page(b"BT ET"))
+    assert rejection.code == "unreadable_text"
+    assert "page 7" in str(rejection)
+
+
+@pytest.mark.parametrize("data", [b"", b"%PDF-1.7\nnothing here", b"\x89PNG\r\n\x1a\n"])
+def test_unreadable_file_is_damaged_page(data: bytes) -> None:
+    assert failure(data).code == "damaged_page"
+
+
+def test_two_pages_are_not_a_page(sample_pdf: bytes) -> None:
+    rejection = failure(sample_pdf)
+    assert rejection.code == "damaged_page"
+    assert "exactly one page" in str(rejection)
+
+
+@pytest.mark.parametrize("mediabox", [b"[0 0 0 0]", b"[10 10 10 500]"])
+def test_empty_page_size_is_damaged_page(pdfs: Any, mediabox: bytes) -> None:
+    assert failure(pdfs.one_page(b"", mediabox=mediabox)).code == "damaged_page"
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def test_clean_text_makes_any_extraction_utf8_safe() -> None:
+    assert clean_text("a\ud800b") == "a\ufffdb"
+    assert clean_text("\ud83d\ude00") == "\U0001f600"  # a valid pair becomes its character
+    json.dumps(clean_text("x\udfff"), ensure_ascii=False).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("font", "expected"),
+    [
+        ({"/BaseFont": "/XYZABC+Times-Bold"}, "Times-Bold"),
+        ({"/BaseFont": "/Arial,Bold"}, "Arial,Bold"),
+        ({"/Name": "/T3Font"}, "T3Font"),
+        ({}, "unknown"),
+        (None, "unknown"),
+    ],
+)
+def test_font_name(font: dict[str, str] | None, expected: str) -> None:
+    from pypdf.generic import DictionaryObject, NameObject
+
+    dictionary = (
+        None if font is None else DictionaryObject({NameObject(k): NameObject(v) for k, v in font.items()})
+    )
+    assert font_name(dictionary) == expected
