@@ -1,0 +1,46 @@
+# pagefan — one entry point for a fresh machine: `make demo` and `make test` set themselves up.
+#
+# .venv holds the project and its development tools (pinned by constraints.txt);
+# .venv-tools holds the SAM CLI and checkov, whose own pins clash with moto's.
+
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+BIN := $(VENV)/bin
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: demo test lint build bench tools clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $@
+
+$(TOOLS)/.installed:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli==1.170.0" "checkov==3.2.459"
+	touch $@
+
+tools: $(TOOLS)/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/pagefan run samples/sample.pdf --out pagefan-out
+	@echo "Gallery: file://$(CURDIR)/pagefan-out/sample/index.html"
+
+test: $(BIN)/.installed
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed tools
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+	$(TOOLS)/bin/sam validate --lint
+
+build: tools
+	$(TOOLS)/bin/sam build
+
+clean:
+	rm -rf .aws-sam pagefan-out .pytest_cache .mypy_cache .ruff_cache
