@@ -1,0 +1,107 @@
+"""Combine page results into ``document.json`` and ``document.txt``, streaming page by page.
+
+Neither writer holds more than one page: the Combiner's memory does not grow with the page
+count, however long the document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from pagefan.formats import FORMAT_VERSION, DocumentInfo, PageResult
+
+# Page result fields that document.json leaves out of each page: they are the same for every
+# page and are said once at the top level.
+_DOCUMENT_LEVEL_FIELDS = ("job_id", "format_version")
+
+
+def _dumps(value: Any) -> str:
+    # The same options as pagefan.formats.dumps, so document.json reads like every other body.
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def page_entry(page: PageResult) -> dict[str, Any]:
+    """One page as document.json lists it: the page result without job id and format version.
+
+    Args:
+        page: A page's analysis.
+
+    Returns:
+        A JSON-ready dict (page_number, width, height, rotation, text, words, runs, image_count).
+
+    """
+    entry = page.to_dict()
+    for name in _DOCUMENT_LEVEL_FIELDS:
+        entry.pop(name, None)
+    return entry
+
+
+def write_document_json(*, job_id: str, info: DocumentInfo, pages: Iterable[PageResult], out: TextIO) -> int:
+    """Stream document.json to ``out``, one page at a time.
+
+    The output is exactly what ``pagefan.formats.dumps`` would write for the whole object
+    (UTF-8 text, compact separators, keys sorted at every level), so the top-level keys come
+    in this order: ``format_version``, ``job_id``, ``metadata``, ``outline``, ``pages``,
+    ``pages_total``, ``source``. ``pages_total`` is the source's page count; ``pages`` holds the
+    results given, which is fewer when pages failed.
+
+    Args:
+        job_id: The job's id (must match ``info`` and every page).
+        info: The document facts the Splitter stored.
+        pages: Page results in increasing page order.
+        out: A text stream; write it as UTF-8.
+
+    Returns:
+        The number of pages written.
+
+    Raises:
+        ValueError: A page belongs to another job or is out of order (a caller's bug).
+
+    """
+    if info.job_id != job_id:
+        raise ValueError(f"document info of job {info.job_id!r} given for job {job_id!r}")
+    head = {
+        "format_version": FORMAT_VERSION,
+        "job_id": job_id,
+        "metadata": info.metadata,
+        "outline": [asdict(entry) for entry in info.outline],
+    }
+    tail = {"pages_total": info.pages_total, "source": asdict(info.source)}
+    out.write("{")
+    for key, value in head.items():
+        out.write(f"{_dumps(key)}:{_dumps(value)},")
+    out.write('"pages":[')
+    written = 0
+    previous = 0
+    for page in pages:
+        if page.job_id != job_id:
+            raise ValueError(f"page {page.page_number} belongs to job {page.job_id!r}, not {job_id!r}")
+        if page.page_number <= previous:
+            raise ValueError(f"page {page.page_number} comes after page {previous}: pages must be in order")
+        previous = page.page_number
+        if written:
+            out.write(",")
+        out.write(_dumps(page_entry(page)))
+        written += 1
+    out.write("]")
+    for key, value in tail.items():
+        out.write(f",{_dumps(key)}:{_dumps(value)}")
+    out.write("}")
+    return written
+
+
+def write_document_text(pages: Iterable[PageResult], out: TextIO) -> None:
+    """Write the pages' text in order, with a form feed between pages (none after the last).
+
+    Args:
+        pages: Page results in page order.
+        out: A text stream; write it as UTF-8.
+
+    """
+    for index, page in enumerate(pages):
+        if index:
+            out.write("\f")
+        out.write(page.text)

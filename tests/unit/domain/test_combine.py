@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from io import StringIO
+
+import pytest
+
+from pagefan.domain.combine import page_entry, write_document_json, write_document_text
+from pagefan.formats import DocumentInfo, OutlineEntry, PageResult, SourceRef, TextRun, dumps
+
+JOB = "job-42"
+SOURCE = SourceRef(bucket="raw", key="in/report.pdf", version_id="v1", etag="abc", size=1234, sha256="f00")
+
+
+def info(pages_total: int = 3) -> DocumentInfo:
+    return DocumentInfo(
+        job_id=JOB,
+        source=SOURCE,
+        pages_total=pages_total,
+        metadata={"title": 'Quotes " and \\ backslashes', "author": "Zoë"},
+        outline=[OutlineEntry("Part", 1, [OutlineEntry("Two", 2)]), OutlineEntry("Lost", None)],
+    )
+
+
+def result(number: int, text: str | None = None, job_id: str = JOB) -> PageResult:
+    text = f"page {number} says hello\nline two\u2028€" if text is None else text
+    return PageResult(
+        job_id=job_id,
+        page_number=number,
+        width=612.0,
+        height=792.0,
+        rotation=90 if number == 2 else 0,
+        text=text,
+        words=text.split(),
+        runs=[
+            TextRun(text=text.splitlines()[0] if text else "", x=72.0, y=700.5, size=12.0, font="Helvetica")
+        ],
+        image_count=number,
+    )
+
+
+def write(pages: list[PageResult], pages_total: int = 3) -> tuple[str, int]:
+    out = StringIO()
+    count = write_document_json(job_id=JOB, info=info(pages_total), pages=iter(pages), out=out)
+    return out.getvalue(), count
+
+
+def test_document_json_is_exactly_the_dumped_whole() -> None:
+    pages = [result(1), result(2), result(3)]
+    body, count = write(pages)
+    whole = {
+        "format_version": 1,
+        "job_id": JOB,
+        "source": {
+            "bucket": "raw",
+            "key": "in/report.pdf",
+            "version_id": "v1",
+            "etag": "abc",
+            "size": 1234,
+            "sha256": "f00",
+        },
+        "metadata": {"title": 'Quotes " and \\ backslashes', "author": "Zoë"},
+        "outline": [
+            {
+                "title": "Part",
+                "page_number": 1,
+                "children": [{"title": "Two", "page_number": 2, "children": []}],
+            },
+            {"title": "Lost", "page_number": None, "children": []},
+        ],
+        "pages_total": 3,
+        "pages": [page_entry(page) for page in pages],
+    }
+    assert count == 3
+    assert body.encode("utf-8") == dumps(whole)
+    assert json.loads(body) == whole
+
+
+def test_pages_leave_out_job_id_and_format_version() -> None:
+    body, _ = write([result(1)], pages_total=1)
+    [entry] = json.loads(body)["pages"]
+    assert sorted(entry) == [
+        "height",
+        "image_count",
+        "page_number",
+        "rotation",
+        "runs",
+        "text",
+        "width",
+        "words",
+    ]
+    assert entry["runs"] == [
+        {"text": "page 1 says hello", "x": 72.0, "y": 700.5, "size": 12.0, "font": "Helvetica", "angle": 0.0}
+    ]
+
+
+def test_top_level_key_order_is_sorted() -> None:
+    body, _ = write([result(1)])
+    keys = list(json.loads(body))
+    assert keys == ["format_version", "job_id", "metadata", "outline", "pages", "pages_total", "source"]
+
+
+def test_pages_are_streamed_one_at_a_time() -> None:
+    out = StringIO()
+
+    def pages() -> Iterator[PageResult]:
+        for number in range(1, 4):
+            # Each page must already be written before the next one is asked for.
+            if number > 1:
+                assert f'"page_number":{number - 1},' in out.getvalue()
+            yield result(number)
+
+    assert write_document_json(job_id=JOB, info=info(), pages=pages(), out=out) == 3
+    assert [page["page_number"] for page in json.loads(out.getvalue())["pages"]] == [1, 2, 3]
+
+
+def test_failed_pages_are_simply_absent() -> None:
+    body, count = write([result(1), result(3)])
+    document = json.loads(body)
+    assert count == 2
+    assert (document["pages_total"], [p["page_number"] for p in document["pages"]]) == (3, [1, 3])
+
+
+def test_no_pages() -> None:
+    body, count = write([], pages_total=0)
+    assert count == 0
+    assert json.loads(body)["pages"] == []
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [[result(2), result(1)], [result(1), result(1)], [result(1, job_id="someone-else")]],
+)
+def test_pages_out_of_order_or_from_another_job_are_refused(pages: list[PageResult]) -> None:
+    with pytest.raises(ValueError):
+        write(pages)
+
+
+def test_info_of_another_job_is_refused() -> None:
+    with pytest.raises(ValueError):
+        write_document_json(job_id="other", info=info(), pages=[], out=StringIO())
+
+
+def test_document_text_has_form_feeds_between_pages_only() -> None:
+    out = StringIO()
+    write_document_text([result(1, "one"), result(2, ""), result(3, "three\n")], out)
+    assert out.getvalue() == "one\f\fthree\n"
+
+
+def test_document_text_of_one_page_and_of_none() -> None:
+    single, empty = StringIO(), StringIO()
+    write_document_text(iter([result(1, "alone")]), single)
+    write_document_text([], empty)
+    assert (single.getvalue(), empty.getvalue()) == ("alone", "")
