@@ -71,6 +71,7 @@ class EmulatedAccount:
         parameters: dict[str, str] | None = None,
         faults: FaultPlan | None = None,
         stack_name: str = "pagefan-local",
+        function_overrides: dict[str, dict[str, Any]] | None = None,
         on_invocation: Callable[[InvocationResult], None] | None = None,
     ) -> None:
         self.template_path = template_path
@@ -79,6 +80,7 @@ class EmulatedAccount:
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.schedule = FaultSchedule(faults or FaultPlan())
         self.stack_name = stack_name
+        self.function_overrides = function_overrides or {}
         self.timeline = Timeline()
         self._on_invocation = on_invocation
         self.functions: dict[str, FunctionEnvironments] = {}
@@ -114,7 +116,11 @@ class EmulatedAccount:
         self.endpoint = f"http://{host}:{port}"
         # The Step Functions engine builds its own clients against localhost:MOTO_PORT.
         os.environ["MOTO_PORT"] = str(port)
-        self._post_config({"stepfunctions": {"execute_state_machine": True}})
+        # moto's backends live in the process, not the server: start from an empty account.
+        self._post("/moto-api/reset", b"")
+        self._post(
+            "/moto-api/config", json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+        )
         moto_fixes.apply()
         moto_hooks.install(on_s3_notification=self._deliver_async, on_lambda_invoke=self._invoke_sync)
 
@@ -139,6 +145,12 @@ class EmulatedAccount:
             "TZ": "UTC",
         }
         for logical_id, spec in self.deployment.functions.items():
+            # What a person could change in the console after deploying (tests use it to break
+            # one function on purpose): environment variables, memory size, timeout.
+            override = self.function_overrides.get(logical_id, {})
+            spec.environment.update(override.get("environment", {}))
+            spec.memory_mb = int(override.get("memory_mb", spec.memory_mb))
+            spec.timeout_s = int(override.get("timeout_s", spec.timeout_s))
             # PageWorker's reserved concurrency is for AWS; locally the cores decide.
             concurrency = self.workers if logical_id == "PageWorker" else 1
             self.functions[logical_id] = FunctionEnvironments(
@@ -158,18 +170,16 @@ class EmulatedAccount:
             environments.close()
         server = getattr(self, "_server", None)
         if server is not None:
+            self._post("/moto-api/reset", b"")
             server.stop()
 
     def client(self, service: str) -> Any:
         """A boto3 client of the emulated account."""
         return self.session.client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
 
-    def _post_config(self, config: dict[str, Any]) -> None:
+    def _post(self, path: str, body: bytes) -> None:
         request = urllib.request.Request(
-            f"{self.endpoint}/moto-api/config",
-            data=json.dumps(config).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
+            f"{self.endpoint}{path}", data=body, method="POST", headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=10):
             pass

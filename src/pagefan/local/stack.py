@@ -82,6 +82,26 @@ def _physical_name(stack: str, logical_id: str, *, lower: bool = False, limit: i
     return name[:limit]
 
 
+def check_parameter(name: str, spec: dict[str, Any], value: str) -> None:
+    """Refuse a parameter value CloudFormation would refuse (bounds, allowed values, pattern)."""
+    problems = []
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            raise TemplateError(f"parameter {name}={value!r} is not a number") from None
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            problems.append(f"below its MinValue {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            problems.append(f"above its MaxValue {spec['MaxValue']}")
+    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+        problems.append(f"not one of {spec['AllowedValues']}")
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+        problems.append(f"not matching {spec['AllowedPattern']}")
+    if problems:
+        raise TemplateError(f"parameter {name}={value!r} is " + " and ".join(problems))
+
+
 def _denies_plain_http(statement: dict[str, Any]) -> bool:
     """Whether a policy statement is the usual TLS-only Deny (aws:SecureTransport false)."""
     condition = statement.get("Condition", {})
@@ -133,6 +153,8 @@ class StackDeployer:
         missing = [name for name in cfn.get("Parameters", {}) if name not in parameters]
         if missing:
             raise TemplateError(f"parameters without a value: {', '.join(missing)}")
+        for name, spec in cfn.get("Parameters", {}).items():
+            check_parameter(name, spec, parameters[name])
         self.resolver = Resolver(
             parameters=parameters,
             pseudo=pseudo,

@@ -1,0 +1,147 @@
+"""Every path of the DocumentJob state machine, through the local runtime.
+
+Each failure is produced the way it happens on AWS: bad content, or one function's configuration
+changed after deployment (a wrong bucket name, too little memory). Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pypdf
+import pytest
+from pypdf import PdfReader, PdfWriter
+
+from pagefan import layout
+from pagefan.formats import JobStatus, PageStatus
+from pagefan.local.samples import make_sample_pdf
+from tests.integration.pipeline import pipeline
+
+
+def _concatenate(*documents: bytes) -> bytes:
+    writer = PdfWriter()
+    for document in documents:
+        writer.append(PdfReader(io.BytesIO(document)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_document_completes_with_every_output_and_an_event(tmp_path: Path) -> None:
+    # GIVEN the template deployed locally and a 6-page document
+    with pipeline(tmp_path) as stack:
+        # WHEN it is uploaded to the raw bucket
+        record = stack.run(make_sample_pdf(6), "report.pdf")
+
+        # THEN the job completes with every page counted once
+        assert record.status == JobStatus.COMPLETED, record.error
+        assert (record.pages_total, record.pages_done, record.pages_failed) == (6, 6, 0)
+        assert [page.status for page in stack.pages(record.job_id)] == [PageStatus.DONE] * 6
+        # and every output is in the results bucket, listed in the job record
+        assert record.outputs == {
+            "document_json": layout.document_json_key(record.job_id),
+            "document_text": layout.document_text_key(record.job_id),
+            "svg_prefix": layout.svg_key(record.job_id, 1).rsplit("/", 1)[0] + "/",
+            "document_pdf": layout.pdf_key(record.job_id),
+        }
+        svgs = stack.keys("ResultsBucketName", record.outputs["svg_prefix"])
+        assert len(svgs) == 6
+        rebuilt = pypdf.PdfReader(io.BytesIO(stack.read("ResultsBucketName", record.outputs["document_pdf"])))
+        assert len(rebuilt.pages) == 6
+        text = stack.read("ResultsBucketName", record.outputs["document_text"]).decode()
+        assert text.count("\f") == 5
+        # and one JobCompleted event says so
+        events = stack.job_events(record.job_id)
+        assert [(e["detail-type"], e["detail"]["status"]) for e in events] == [("JobCompleted", "COMPLETED")]
+        assert events[0]["detail"]["outputs"] == record.outputs
+
+
+def test_one_bad_page_fails_the_job_with_that_page_named(tmp_path: Path) -> None:
+    # GIVEN pages within MaxPageContentBytes and one text-heavy page over it
+    document = _concatenate(make_sample_pdf(3, words_per_page=10), make_sample_pdf(1, text_heavy=True))
+    with pipeline(tmp_path, parameters={"MaxPageContentBytes": "2048"}) as stack:
+        record = stack.run(document)
+
+        # THEN the three good pages are done, page 4 failed with its reason, and the job FAILED
+        assert record.status == JobStatus.FAILED
+        assert (record.pages_done, record.pages_failed) == (3, 1)
+        failed = [page for page in stack.pages(record.job_id) if page.status == PageStatus.FAILED]
+        assert [page.page_number for page in failed] == [4]
+        assert failed[0].reason and "content_too_large" in failed[0].reason
+        assert record.error is not None and record.error.stage == "pages"
+        assert record.error.reason.startswith("1 of 4 pages could not be processed. First failure: page 4:")
+        # and nothing was written to the results bucket
+        assert stack.keys("ResultsBucketName") == []
+        events = stack.job_events(record.job_id)
+        assert [(e["detail-type"], e["detail"]["stage"]) for e in events] == [("JobFailed", "pages")]
+
+
+def test_pages_that_never_finish_end_the_job_at_its_deadline(tmp_path: Path) -> None:
+    # GIVEN a PageWorker pointed at a table that does not exist: every page invocation fails
+    with pipeline(
+        tmp_path,
+        parameters={"JobDeadlineSeconds": "10"},
+        function_overrides={"PageWorker": {"environment": {"JOBS_TABLE": "no-such-table"}}},
+    ) as stack:
+        record = stack.run(make_sample_pdf(2), timeout=60)
+
+        # THEN the job fails at its deadline, saying how far it got and what to change
+        assert record.status == JobStatus.FAILED
+        assert record.error is not None and record.error.stage == "deadline"
+        assert "with 0 of 2 pages finished" in record.error.reason
+        assert "JobDeadlineSeconds" in record.error.reason
+        # and each page's failed invocations reached the on-failure destination after Lambda's retries
+        stack.account.wait_until_idle()
+        failures = stack.failed_invocations()
+        assert len(failures) == 2
+        assert {f["requestContext"]["approximateInvokeCount"] for f in failures} == {3}
+        assert all(f["responsePayload"]["errorType"] == "ResourceNotFoundException" for f in failures)
+
+
+def test_a_failing_combiner_fails_the_job_with_its_error(tmp_path: Path) -> None:
+    # GIVEN a Combiner whose results bucket name is wrong
+    overrides = {"Combiner": {"environment": {"RESULTS_BUCKET": "no-such-results-bucket"}}}
+    with pipeline(tmp_path, function_overrides=overrides) as stack:
+        record = stack.run(make_sample_pdf(2))
+
+        assert record.status == JobStatus.FAILED
+        assert record.error is not None and record.error.stage == "combine"
+        assert "NoSuchBucket" in record.error.reason
+        assert stack.keys("ResultsBucketName") == []
+        assert [e["detail"]["stage"] for e in stack.job_events(record.job_id)] == ["combine"]
+
+
+@pytest.mark.parametrize(
+    ("function", "override", "expected"),
+    [
+        ("SvgExporter", {"memory_mb": 40}, "MemorySize 40 MB"),
+        ("PdfExporter", {"environment": {"RESULTS_BUCKET": "no-such-results-bucket"}}, "NoSuchBucket"),
+    ],
+)
+def test_a_failing_exporter_fails_the_job_with_its_error(
+    tmp_path: Path, function: str, override: dict[str, object], expected: str
+) -> None:
+    with pipeline(tmp_path, function_overrides={function: override}) as stack:
+        record = stack.run(make_sample_pdf(2))
+
+        assert record.status == JobStatus.FAILED
+        assert record.error is not None and record.error.stage == "export"
+        assert expected in record.error.reason
+        assert record.outputs == {}
+        assert [e["detail"]["stage"] for e in stack.job_events(record.job_id)] == ["export"]
+
+
+def test_a_file_that_is_not_a_pdf_fails_at_the_split_and_the_upload_is_untouched(tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    with pipeline(tmp_path) as stack:
+        record = stack.run(png, "scan.pdf")
+
+        assert record.status == JobStatus.FAILED
+        assert record.error is not None and record.error.stage == "split"
+        assert "PNG" in record.error.reason
+        assert stack.keys("ResultsBucketName") == []
+        assert stack.keys("WorkBucketName") == []
+        assert stack.read("RawBucketName", "scan.pdf") == png
+        versions = stack.account.client("s3").list_object_versions(Bucket=stack.outputs["RawBucketName"])
+        assert len(versions["Versions"]) == 1 and not versions.get("DeleteMarkers")
