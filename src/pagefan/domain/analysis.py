@@ -28,6 +28,9 @@ MAX_XOBJECT_DEPTH = 12
 MAX_XOBJECTS = 10_000
 MAX_CONTENT_STREAMS = 10_000
 MAX_FONT_NAME_CHARS = 128
+# pypdf repairs a corrupt zlib stream one byte at a time (about 1 s per MB); beyond this many
+# input bytes it gives up instead of spending the page's time budget (default: 5 MB).
+MAX_ZLIB_REPAIR_BYTES = 1_000_000
 
 _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 # Subset fonts are named "ABCDEF+RealName" (PDF 32000-1, 9.6.4): six upper-case letters and '+'.
@@ -202,6 +205,7 @@ def _decoded_length(stream: StreamObject, budget: int) -> int:
     """
     limit = budget + 1  # 0 would mean "no limit" to pypdf
     with apply_configuration(
+        zlib_maximum_recovery_input_length=min(limit, MAX_ZLIB_REPAIR_BYTES),
         zlib_maximum_output_length=limit,
         lzw_maximum_output_length=limit,
         run_length_maximum_output_length=limit,
@@ -217,7 +221,10 @@ def _too_large(
     if max_content_bytes is None:
         what = "one of its objects passed a safety limit" + (f" ({detail(exc)})" if exc else "")
     else:
-        what = f"its content is larger than {max_content_bytes:,} bytes once decompressed"
+        what = (
+            f"its content is larger than {max_content_bytes:,} bytes once decompressed "
+            "(or a damaged stream is too large to repair)"
+        )
     return PageFailed(
         "content_too_large",
         f"Page {page_number} was not analysed: {what}. "
