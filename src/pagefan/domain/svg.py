@@ -14,13 +14,13 @@ from xml.sax.saxutils import escape, quoteattr
 
 from pagefan.formats import PageResult, TextRun
 
-SANS = "Helvetica, Arial, sans-serif"
-SERIF = "'Times New Roman', Times, serif"
-MONO = "'Courier New', Courier, monospace"
+_SANS = "Helvetica, Arial, sans-serif"
+_SERIF = "'Times New Roman', Times, serif"
+_MONO = "'Courier New', Courier, monospace"
 
-FRAME_COLOUR = "#b0b0b0"
-NOTE_COLOUR = "#b00000"
-NOTE_SIZE = 9.0
+_FRAME_COLOUR = "#b0b0b0"
+_NOTE_COLOUR = "#b00000"
+_NOTE_SIZE = 9.0
 
 # Characters XML 1.0 allows (section 2.2); everything else (C0 controls but tab/LF/CR,
 # U+FFFE/U+FFFF, lone surrogates) makes the document ill-formed and makes cairosvg raise.
@@ -46,7 +46,7 @@ _BOLD_HINTS = ("bold", "black", "heavy", "semibold", "demi")
 _ITALIC_HINTS = ("italic", "oblique")
 
 
-def xml_text(text: str) -> str:
+def _xml_text(text: str) -> str:
     """Make ``text`` safe as XML character data: forbidden characters removed, markup escaped.
 
     Args:
@@ -65,7 +65,7 @@ def _number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def font_attributes(font: str) -> dict[str, str]:
+def _font_attributes(font: str) -> dict[str, str]:
     """Map a PDF font name to SVG font attributes with a generic family list.
 
     The PDF's own font name is never written to the SVG: it is untrusted text, and a viewer
@@ -80,13 +80,13 @@ def font_attributes(font: str) -> dict[str, str]:
     """
     name = font.lower()
     if any(hint in name for hint in _MONO_HINTS):
-        family = MONO
+        family = _MONO
     elif any(hint in name for hint in _SANS_HINTS):
-        family = SANS
+        family = _SANS
     elif any(hint in name for hint in _SERIF_HINTS):
-        family = SERIF
+        family = _SERIF
     else:
-        family = SANS
+        family = _SANS
     attributes = {"font-family": family}
     if any(hint in name for hint in _BOLD_HINTS):
         attributes["font-weight"] = "bold"
@@ -117,12 +117,13 @@ def _rotation_transform(page: PageResult) -> str | None:
 def _run_element(run: TextRun, page_height: float) -> str | None:
     if not all(math.isfinite(value) for value in (run.x, run.y, run.size, run.angle)):
         return None
-    # Line breaks and tabs would render as spaces anyway; make that explicit.
-    text = xml_text(" ".join(run.text.split()))
+    # Forbidden characters go first (some, like U+001C, count as whitespace to str.split);
+    # line breaks and tabs would render as spaces anyway, so make that explicit.
+    text = escape(" ".join(_XML_FORBIDDEN.sub("", run.text).split()))
     if not text or run.size <= 0:
         return None
     x, y = _number(run.x), _number(page_height - run.y)  # PDF y goes up, SVG y goes down
-    values = {"x": x, "y": y, "font-size": _number(run.size), **font_attributes(run.font)}
+    values = {"x": x, "y": y, "font-size": _number(run.size), **_font_attributes(run.font)}
     if run.angle:
         # PDF angles are counter-clockwise; on screen, with y down, that is a negative rotate().
         values["transform"] = f"rotate({_number(-run.angle)} {x} {y})"
@@ -152,14 +153,15 @@ def render_page_svg(page: PageResult, *, title: str, max_elements: int) -> str:
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}pt" height="{h}pt" '
-        f'viewBox="0 0 {w} {h}">',
-        f"<title>{xml_text(title)}</title>",
+        # xml:space on the root covers every text, the note included: spaces are drawn as given.
+        f'viewBox="0 0 {w} {h}" xml:space="preserve">',
+        f"<title>{_xml_text(title)}</title>",
         f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>',
         f'<rect x="0.25" y="0.25" width="{_number(max(width - 0.5, 0))}" '
-        f'height="{_number(max(height - 0.5, 0))}" fill="none" stroke="{FRAME_COLOUR}" stroke-width="0.5"/>',
+        f'height="{_number(max(height - 0.5, 0))}" fill="none" stroke="{_FRAME_COLOUR}" stroke-width="0.5"/>',
     ]
     transform = _rotation_transform(page)
-    group = {"xml:space": "preserve", "fill": "#000000"}
+    group = {"fill": "#000000"}
     if transform:
         group["transform"] = transform
     parts.append(f"<g{_attributes(group)}>")
@@ -174,10 +176,10 @@ def render_page_svg(page: PageResult, *, title: str, max_elements: int) -> str:
         noun = "text run" if hidden == 1 else "text runs"
         note = {
             "x": "6",
-            "y": _number(max(height - 6, NOTE_SIZE)),
-            "font-size": _number(NOTE_SIZE),
-            "font-family": SANS,
-            "fill": NOTE_COLOUR,
+            "y": _number(max(height - 6, _NOTE_SIZE)),
+            "font-size": _number(_NOTE_SIZE),
+            "font-family": _SANS,
+            "fill": _NOTE_COLOUR,
         }
         parts.append(f"<text{_attributes(note)}>{hidden} more {noun} not shown</text>")
     parts.append("</svg>")

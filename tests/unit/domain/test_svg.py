@@ -6,10 +6,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pagefan.domain.svg import MONO, SANS, SERIF, font_attributes, render_page_svg, xml_text
+from pagefan.domain.svg import render_page_svg
 from pagefan.formats import PageResult, TextRun
 
 NS = "{http://www.w3.org/2000/svg}"
+SANS = "Helvetica, Arial, sans-serif"
+SERIF = "'Times New Roman', Times, serif"
+MONO = "'Courier New', Courier, monospace"
 HOSTILE = "<&]]>\x00\x07\ud800\ufffe'\"<image href='http://evil/x.svg'/>"
 
 
@@ -145,18 +148,19 @@ def test_hostile_text_and_title_stay_well_formed_and_inert() -> None:
     assert element.get("font-family") == SANS
 
 
-def test_text_is_preserved_verbatim() -> None:
+def test_spaces_are_preserved() -> None:
     root = parse(render_page_svg(page([run("a  b")]), title="t", max_elements=10))
-    group = root.find(f"{NS}g")
-    assert group is not None
-    assert group.get("{http://www.w3.org/XML/1998/namespace}space") == "preserve"
+    assert root.get("{http://www.w3.org/XML/1998/namespace}space") == "preserve"
     assert texts(root)[0].text == "a b"  # pypdf's runs are one line: whitespace collapses to spaces
 
 
-def test_xml_text_strips_every_forbidden_character() -> None:
+def test_every_xml_forbidden_character_is_stripped() -> None:
     forbidden = "".join(chr(code) for code in range(0x20) if chr(code) not in "\t\n\r") + "\ufffe\uffff\udc00"
-    assert xml_text(f"a{forbidden}b") == "ab"
-    assert xml_text("\t\n\r😀") == "\t\n\r😀"
+    svg = render_page_svg(page([run(f"a{forbidden}b😀")]), title=f"t{forbidden}", max_elements=10)
+    root = parse(svg)
+    assert texts(root)[0].text == "ab😀"
+    assert root.findtext(f"{NS}title") == "t"
+    svg.encode("utf-8")  # no lone surrogate left either
 
 
 def test_too_many_runs_are_cut_with_a_note() -> None:
@@ -192,10 +196,11 @@ def test_non_finite_runs_are_skipped() -> None:
     ],
 )
 def test_font_mapping(font: str, family: str, weight: str | None, style: str | None) -> None:
-    attributes = font_attributes(font)
-    assert attributes["font-family"] == family
-    assert attributes.get("font-weight") == weight
-    assert attributes.get("font-style") == style
+    root = parse(render_page_svg(page([run(font=font)]), title="t", max_elements=10))
+    [element] = texts(root)
+    assert element.get("font-family") == family
+    assert element.get("font-weight") == weight
+    assert element.get("font-style") == style
 
 
 def test_sample_page_renders_every_run(sample_pages: list[bytes]) -> None:
