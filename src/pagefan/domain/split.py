@@ -141,7 +141,7 @@ def open_document(data: bytes, *, max_bytes: int, max_pages: int) -> PdfReader:
     if size > max_bytes:
         raise DocumentRejected(
             "too_large",
-            f"The file is {_size_text(size)}; the largest accepted file is {_size_text(max_bytes)}.",
+            f"The file is {_size_text(size)}; pagefan accepts files of up to {_size_text(max_bytes)}.",
         )
     offset = data.find(HEADER, 0, HEADER_SEARCH_BYTES + len(HEADER) - 1)
     if offset < 0:
@@ -163,7 +163,7 @@ def open_document(data: bytes, *, max_bytes: int, max_pages: int) -> PdfReader:
     if pages > max_pages:
         raise DocumentRejected(
             "too_many_pages",
-            f"The PDF has {pages} pages; the most accepted is {max_pages} pages.",
+            f"The PDF has {pages} pages; pagefan accepts documents of up to {max_pages} pages.",
         )
     return reader
 
