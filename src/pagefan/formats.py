@@ -41,7 +41,10 @@ def object_metadata(job_id: str, **extra: str | int) -> dict[str, str]:
 
 def dumps(data: Mapping[str, Any]) -> bytes:
     """Serialise a JSON body the way every pagefan writer does (UTF-8, stable key order)."""
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    # NaN and Infinity are not JSON; refusing them here keeps every stored body parseable.
+    return json.dumps(
+        data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    ).encode()
 
 
 # --- page analysis -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -75,41 +75,38 @@ def split_upload(
             s3, source.bucket, source.key, version_id=source.version_id, max_bytes=settings.max_upload_bytes
         )
         reader = open_document(upload.body, max_bytes=settings.max_upload_bytes, max_pages=settings.max_pages)
+        pages_total = len(reader.pages)
+        sha256 = hashlib.sha256(upload.body).hexdigest()
+        info = DocumentInfo(
+            job_id=job_id,
+            source=replace(source, sha256=sha256),
+            pages_total=pages_total,
+            metadata=document_metadata(reader),
+            outline=document_outline(reader),
+        )
+        # Written before the pages, so it exists by the time any page can finish.
+        write_json(
+            s3,
+            settings.work_bucket,
+            layout.document_info_key(job_id),
+            info.to_dict(),
+            object_metadata(job_id),
+        )
+        # A page that cannot be copied rejects the document partway; the job then fails at the split.
+        for page_number, page_pdf in split_pages(reader):
+            write_object(
+                s3,
+                settings.work_bucket,
+                layout.page_key(job_id, page_number),
+                page_pdf,
+                content_type="application/pdf",
+                metadata=object_metadata(job_id, page=page_number, pages_total=pages_total),
+            )
     except DocumentRejected as rejected:
         logger.info("document rejected", extra={"code": rejected.code, "reason": str(rejected)})
         job = JobInput(job_id=job_id, pages_total=0, deadline=deadline, rejection=str(rejected))
         start_job_execution(sfn, settings.state_machine_arn, job)
         return SplitOutcome(job_id=job_id, pages_total=0, rejection=str(rejected))
-
-    pages_total = len(reader.pages)
-    sha256 = hashlib.sha256(upload.body).hexdigest()
-    info = DocumentInfo(
-        job_id=job_id,
-        source=SourceRef(
-            bucket=source.bucket,
-            key=source.key,
-            version_id=source.version_id,
-            etag=source.etag,
-            size=source.size,
-            sha256=sha256,
-        ),
-        pages_total=pages_total,
-        metadata=document_metadata(reader),
-        outline=document_outline(reader),
-    )
-    # Written before the pages, so it exists by the time any page can finish.
-    write_json(
-        s3, settings.work_bucket, layout.document_info_key(job_id), info.to_dict(), object_metadata(job_id)
-    )
-    for page_number, page_pdf in split_pages(reader):
-        write_object(
-            s3,
-            settings.work_bucket,
-            layout.page_key(job_id, page_number),
-            page_pdf,
-            content_type="application/pdf",
-            metadata=object_metadata(job_id, page=page_number, pages_total=pages_total),
-        )
     jobs.mark_running(job_id, pages_total=pages_total, sha256=sha256)
     start_job_execution(
         sfn, settings.state_machine_arn, JobInput(job_id=job_id, pages_total=pages_total, deadline=deadline)
