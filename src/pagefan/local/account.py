@@ -73,6 +73,7 @@ class EmulatedAccount:
         stack_name: str = "pagefan-local",
         function_overrides: dict[str, dict[str, Any]] | None = None,
         on_invocation: Callable[[InvocationResult], None] | None = None,
+        deliver_events: bool = True,
     ) -> None:
         self.template_path = template_path
         self.workers = workers or os.cpu_count() or 1
@@ -90,6 +91,11 @@ class EmulatedAccount:
             max_workers=max(8, self.workers * 4), thread_name_prefix="async"
         )
         self.failed_deliveries: list[dict[str, Any]] = []
+        # With deliver_events=False, S3 notifications are kept here as (function ARN, event) instead of
+        # invoking their function: `pagefan invoke` runs one function and must not set off the rest of
+        # the pipeline behind it.
+        self.deliver_events = deliver_events
+        self.held_events: list[tuple[str, dict[str, Any]]] = []
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -232,6 +238,9 @@ class EmulatedAccount:
         return self.environments_for(function).invoke(event)
 
     def _deliver_async(self, function_arn: str, event: dict[str, Any]) -> None:
+        if not self.deliver_events:
+            self.held_events.append((function_arn, event))
+            return
         copies = self.schedule.copies()
         for _ in range(copies):
             with self._pending_changed:

@@ -62,7 +62,7 @@ class FunctionStats:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB.
+    """Peak resident memory of the current process, in MB.
 
     VmHWM belongs to the address space, which exec replaces; ru_maxrss would also count the
     parent's memory at fork time (the emulated services), which no Lambda environment carries.

@@ -61,7 +61,7 @@ class FaultSchedule:
         self.crashes = 0
 
     def copies(self) -> int:
-        """How many times to deliver one event (1, or 2–3 when duplicated)."""
+        """How many times to deliver one event (1, or 2 to 3 when duplicated)."""
         with self._lock:
             if self._random.random() < self.plan.duplicate:
                 self.duplicated += 1

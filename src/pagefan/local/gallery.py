@@ -14,7 +14,8 @@ h1{margin-bottom:.2rem} .meta{color:#666;margin-bottom:1.5rem}
   padding:1rem;background:#fff;border:1px solid #ddd;border-radius:6px}
 .page img{width:100%;border:1px solid #ccc;background:#fff}
 .page pre{white-space:pre-wrap;font-size:.85rem;margin:0;max-height:40rem;overflow:auto}
-table{border-collapse:collapse;font-size:.85rem} td,th{padding:.2rem .6rem;border-bottom:1px solid #e5e5e5;text-align:left}
+table{border-collapse:collapse;font-size:.85rem}
+td,th{padding:.2rem .6rem;border-bottom:1px solid #e5e5e5;text-align:left}
 .failed{color:#a40000}
 """
 

@@ -78,8 +78,11 @@ class DocumentRun:
 class Progress(Protocol):
     """Where `pagefan run` reports progress."""
 
-    def update(self, run: DocumentRun) -> None: ...
-    def close(self) -> None: ...
+    def update(self, run: DocumentRun) -> None:
+        """Show the document's current stage and counts."""
+
+    def close(self) -> None:
+        """Finish the display."""
 
 
 class PlainProgress:
@@ -89,6 +92,7 @@ class PlainProgress:
         self._stream = stream or sys.stderr
 
     def update(self, run: DocumentRun) -> None:
+        """Print one line for the document."""
         record = run.record
         counts = (
             f"{record.pages_done}/{record.pages_total} pages done, {record.pages_failed} failed"
@@ -98,7 +102,7 @@ class PlainProgress:
         print(f"{run.upload.path.name}: {run.stage} {counts}".rstrip(), file=self._stream, flush=True)
 
     def close(self) -> None:
-        return None
+        """Nothing to finish: every line is already out."""
 
 
 class RichProgress:
@@ -120,6 +124,7 @@ class RichProgress:
         self._bars.start()
 
     def update(self, run: DocumentRun) -> None:
+        """Move the document's bar."""
         record = run.record
         task = self._tasks.get(run.upload.job_id)
         if task is None:
@@ -131,6 +136,7 @@ class RichProgress:
         self._bars.update(task, total=total, completed=done, stage=f"{run.stage}{failed}")
 
     def close(self) -> None:
+        """Stop redrawing the bars."""
         self._bars.stop()
 
 
