@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.request
 import uuid
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -166,6 +167,7 @@ class EmulatedAccount:
                 log_dir=self.work_dir / "logs",
                 on_result=self._record_invocation,
             )
+        self._publish_stack()
         self.timeline.add("deployed", resources=len(self.deployment.physical_ids))
         return self.deployment
 
@@ -189,6 +191,20 @@ class EmulatedAccount:
         )
         with urllib.request.urlopen(request, timeout=10):
             pass
+
+    def _publish_stack(self) -> None:
+        """Make the outputs readable with describe_stacks, as a deployed stack's are.
+
+        The resources were created one by one (moto's CloudFormation cannot run the pipeline), so the
+        stack holds only a placeholder resource and the outputs.
+        """
+        body = {
+            "Resources": {"Deployed": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": {name: {"Value": value} for name, value in self.deployment.outputs.items()},
+        }
+        # moto creates the placeholder but warns that it does not model it.
+        warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudFormation::WaitConditionHandle")
+        self.client("cloudformation").create_stack(StackName=self.stack_name, TemplateBody=json.dumps(body))
 
     def _subscribe_notifications(self) -> None:
         s3 = self.client("s3")

@@ -1,0 +1,121 @@
+"""The `pagefan` command as a person runs it: a separate process, its output and exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdf
+
+from pagefan.local.samples import make_sample_pdf
+from tests.integration.pipeline import pipeline
+
+PAGEFAN = str(Path(sys.executable).parent / "pagefan")
+
+
+def _pagefan(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PAGEFAN, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600, check=False
+    )
+
+
+def test_run_on_a_deployed_stack_uploads_follows_and_downloads(tmp_path: Path) -> None:
+    # GIVEN a stack deployed into an account that another process can reach (moto's server)
+    document = tmp_path / "memo.pdf"
+    document.write_bytes(make_sample_pdf(3))
+    with pipeline(tmp_path / "account") as stack:
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": stack.account.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        # WHEN pagefan runs the document on it by stack name
+        result = _pagefan(
+            "run",
+            "--stack",
+            stack.account.stack_name,
+            str(document),
+            "--out",
+            "out",
+            "--json",
+            cwd=tmp_path,
+            env=env,
+        )
+    # THEN the job completes and its outputs are downloaded in the same layout as a local run
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert (summary["status"], summary["pages_done"]) == ("COMPLETED", 3)
+    out = tmp_path / "out" / "memo"
+    assert len(pypdf.PdfReader(out / "document.pdf").pages) == 3
+    assert len(list((out / "svg").glob("*.svg"))) == 3
+    assert (out / "index.html").exists()
+
+
+def test_run_of_an_unknown_stack_is_a_usage_error(tmp_path: Path) -> None:
+    document = tmp_path / "memo.pdf"
+    document.write_bytes(make_sample_pdf(1))
+    with pipeline(tmp_path / "account") as stack:
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": stack.account.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        result = _pagefan("run", "--stack", "no-such-stack", str(document), cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "cannot read stack no-such-stack" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_local_run_writes_outputs_a_gallery_and_a_json_summary(tmp_path: Path) -> None:
+    document = tmp_path / "report.pdf"
+    document.write_bytes(make_sample_pdf(4))
+    result = _pagefan("run", str(document), "--out", "out", "--json", "--workers", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert set(summary) >= {
+        "job_id",
+        "status",
+        "pages_total",
+        "pages_done",
+        "pages_failed",
+        "error",
+        "outputs",
+        "timings",
+    }
+    assert (summary["status"], summary["pages_total"], summary["pages_failed"]) == ("COMPLETED", 4, 0)
+    assert summary["functions"]["PageWorker"]["invocations"] == 4
+    gallery = (tmp_path / "out" / "report" / "index.html").read_text()
+    assert gallery.count("<img src='svg/page-") == 4
+
+
+def test_a_document_that_is_not_a_pdf_fails_its_job_without_a_traceback(tmp_path: Path) -> None:
+    fake = tmp_path / "photo.pdf"
+    fake.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 100)
+    result = _pagefan("run", str(fake), "--out", "out", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout and "JPEG" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
+    missing = _pagefan("run", "nowhere.pdf", cwd=tmp_path)
+    assert missing.returncode == 2 and "nowhere.pdf: no such file" in missing.stderr
+    directory = _pagefan("run", str(tmp_path), cwd=tmp_path)
+    assert directory.returncode == 2 and "is a directory" in directory.stderr
+    flag = _pagefan("run", "--faults", "explode=1", str(tmp_path), cwd=tmp_path)
+    assert flag.returncode == 2
+    for result in (missing, directory, flag):
+        assert "Traceback" not in result.stderr
+
+
+def test_every_subcommand_has_help(tmp_path: Path) -> None:
+    for command in ([], ["run"]):
+        result = _pagefan(*command, "--help", cwd=tmp_path)
+        assert result.returncode == 0 and "Usage:" in result.stdout
