@@ -223,3 +223,72 @@ def _print_table(summaries: list[dict[str, Any]], stats: dict[str, Any]) -> None
                 f"{f['max_rss_mb']:.0f} / {f['memory_size_mb']} MB",
             )
         console.print(usage)
+
+
+@main.command()
+@click.argument("function")
+@click.option(
+    "-e",
+    "--event",
+    "event_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The event to invoke FUNCTION with (a JSON file, as `sam local invoke -e` takes).",
+)
+@click.option(
+    "--file",
+    "source_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Upload this file when the event names an upload that does not exist "
+    "[default: samples/<the key's file name>].",
+)
+@click.option(
+    "--template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The SAM template [default: ./template.yaml].",
+)
+@click.option(
+    "--traceback", "show_traceback", is_flag=True, help="Show the function's traceback in its logs."
+)
+def invoke(
+    function: str, event_path: Path, source_file: Path | None, template: Path | None, show_traceback: bool
+) -> None:
+    """Invoke FUNCTION (a logical id of the template) once with EVENT, like `sam local invoke`, no Docker.
+
+    The template runs in a fresh emulated account: what the event points at (the upload, the
+    pages, the page results) is first made by the real upstream functions from samples/. Prints
+    the response to stdout and the function's logs to stderr. Exit status: 0 when the function
+    succeeded, 1 on a function error, 2 for usage errors.
+    """
+    from pagefan.local import invoke as local_invoke
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    try:
+        invocation = local_invoke.run_invoke(
+            function,
+            event_path,
+            template_path=template or _default_template(),
+            source_file=source_file,
+            say=say,
+        )
+    except local_invoke.UsageProblem as problem:
+        click.echo(f"Error: {problem}", err=True)
+        sys.exit(EXIT_USAGE)
+    except local_invoke.PreparationFailed as failure:
+        click.echo(f"Error: {failure}", err=True)
+        sys.exit(EXIT_FAILED_JOB)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: emulated services stopped.", err=True)
+        sys.exit(130)
+    lines = invocation.log_lines if show_traceback else local_invoke.without_tracebacks(invocation.log_lines)
+    for line in [*lines, *invocation.aftermath]:
+        click.echo(line, err=True)
+    click.echo(json.dumps(invocation.response))
+    result = invocation.result
+    if not result.ok:
+        click.echo(f"{result.error_type}: {result.error_message}", err=True)
+        sys.exit(EXIT_FAILED_JOB)
