@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +120,25 @@ def test_every_subcommand_has_help(tmp_path: Path) -> None:
     for command in ([], ["run"]):
         result = _pagefan(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
+    document = tmp_path / "long.pdf"
+    document.write_bytes(make_sample_pdf(80, text_heavy=True))
+    process = subprocess.Popen(
+        [PAGEFAN, "run", str(document), "--out", "out"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Interrupt once pages are under way (the first progress line after the split).
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "pages" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert err.strip().splitlines()[-1] == "Interrupted: emulated services stopped."
+    assert "Traceback" not in out + err

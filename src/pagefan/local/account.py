@@ -92,6 +92,7 @@ class EmulatedAccount:
             max_workers=max(8, self.workers * 4), thread_name_prefix="async"
         )
         self.failed_deliveries: list[dict[str, Any]] = []
+        self._stopping = threading.Event()
         # With deliver_events=False, S3 notifications are kept here as (function ARN, event) instead of
         # invoking their function: `pagefan invoke` runs one function and must not set off the rest of
         # the pipeline behind it.
@@ -173,6 +174,7 @@ class EmulatedAccount:
 
     def stop(self) -> None:
         """Stop every execution environment and the emulated services."""
+        self._stopping.set()
         self._async_pool.shutdown(wait=False, cancel_futures=True)
         for environments in self.functions.values():
             environments.close()
@@ -272,6 +274,8 @@ class EmulatedAccount:
             attempts = 1 + spec.max_retry_attempts
             result: InvocationResult | None = None
             for attempt in range(1, attempts + 1):
+                if self._stopping.is_set():
+                    return
                 crash = self.schedule.crash_point(spec.logical_id, attempt)
                 result = environments.invoke(event, crash_point=crash)
                 if result.ok:
@@ -282,8 +286,12 @@ class EmulatedAccount:
                 if attempt < attempts:
                     time.sleep(ASYNC_RETRY_DELAYS_S[min(attempt, len(ASYNC_RETRY_DELAYS_S)) - 1])
             assert result is not None
+            if self._stopping.is_set():
+                return
             self._send_to_failure_destination(spec.arn, spec.on_failure_destination, event, result, attempts)
         except Exception as error:  # a delivery must never vanish silently
+            if self._stopping.is_set():
+                return  # the account is going away: what was in flight goes with it
             logging.getLogger(__name__).exception("asynchronous delivery failed")
             self.failed_deliveries.append({"function": function_arn, "error": repr(error)})
         finally:

@@ -77,6 +77,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class EnvironmentsClosed(RuntimeError):
+    """The function's environments were closed: no new invocation starts."""
+
+
 class _FakeContext:
     """The LambdaContext fields handlers and Powertools read."""
 
@@ -162,12 +166,20 @@ class _Environment:
         child.close()
 
     def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self.parent.close()
+        self.signal_stop()
         self.process.join(timeout=2)
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout=2)
+        # Only now: closing the pipe under a thread blocked in poll() would not wake it, while the
+        # process's death does (EOF).
+        with contextlib.suppress(OSError):
+            self.parent.close()
+
+    def signal_stop(self) -> None:
+        """Ask the process to end, without waiting for it."""
+        if self.process.is_alive():
+            self.process.terminate()
 
 
 class FunctionEnvironments:
@@ -195,6 +207,7 @@ class FunctionEnvironments:
         )
         self._slots = threading.BoundedSemaphore(concurrency)
         self._idle: list[_Environment] = []
+        self._closed = False
         self._all: list[_Environment] = []
         self._lock = threading.Lock()
         self._log_dir = log_dir
@@ -207,6 +220,8 @@ class FunctionEnvironments:
 
     def _acquire(self) -> _Environment:
         with self._lock:
+            if self._closed:
+                raise EnvironmentsClosed(f"{self.spec.logical_id} is shutting down")
             if self._idle:
                 return self._idle.pop()
             log_path = self._log_dir / f"{self.spec.logical_id}-{len(self._all) + 1}.log"
@@ -226,7 +241,10 @@ class FunctionEnvironments:
         ``crash_point`` makes the environment die at that AWS call (fault injection).
         """
         with self._slots:
-            environment = self._acquire()
+            try:
+                environment = self._acquire()
+            except EnvironmentsClosed:
+                return self._failure("Runtime.Unavailable", "the local runtime is shutting down")
             try:
                 environment.parent.send((event, crash_point))
                 if not environment.parent.poll(self.spec.timeout_s + 5):  # + cold start allowance
@@ -290,6 +308,9 @@ class FunctionEnvironments:
     def close(self) -> None:
         """Stop every environment of the function."""
         with self._lock:
+            self._closed = True
             environments, self._all, self._idle = list(self._all), [], []
+        for environment in environments:  # all at once: an idle environment ends at once
+            environment.signal_stop()
         for environment in environments:
             environment.stop()
