@@ -35,6 +35,19 @@ _FONTS = {
     "/F4": "Times-Italic",
     "/F5": "Courier",
 }
+# The other text fonts of the standard 14, added only to mixed-font samples (so the default
+# samples keep their bytes).
+_MIXED_FONTS = {
+    "/F6": "Helvetica-Oblique",
+    "/F7": "Helvetica-BoldOblique",
+    "/F8": "Times-Bold",
+    "/F9": "Times-BoldItalic",
+    "/F10": "Courier-Bold",
+    "/F11": "Courier-Oblique",
+    "/F12": "Courier-BoldOblique",
+}
+_MIXED_SIZES = (9.0, 10.0, 11.0, 12.0, 13.0)
+_MARGIN_NOTE_WORDS = 5
 
 # Plain words plus a few WinAnsi accented ones, so text fidelity covers more than ASCII.
 _VOCABULARY = (
@@ -136,11 +149,19 @@ _PAGES_PER_PART = 3
 
 @dataclass(frozen=True)
 class _Block:
-    """One typeset block of a sample page: a heading, a paragraph or a code line."""
+    """One typeset block of a sample page: a heading, a paragraph or a code line.
+
+    ``styles`` (mixed-font samples only) gives each word its own font and size: the block is
+    then set as lines that change font in the middle, without repositioning (``Tf`` between
+    ``Tj``), the way many PDF writers set bold or italic words in running text. ``angle`` 90
+    draws the block as one line reading upwards in the left margin.
+    """
 
     font: str
     size: float
     words: list[str]
+    styles: tuple[tuple[str, float], ...] = ()
+    angle: int = 0
 
 
 def _body_size(words_per_page: int) -> float:
@@ -162,7 +183,7 @@ def _words_per_page(text_heavy: bool, words_per_page: int | None) -> int:
     return words_per_page
 
 
-def _page_blocks(page: int, *, seed: int, body_words: int) -> list[_Block]:
+def _page_blocks(page: int, *, seed: int, body_words: int, mixed_fonts: bool = False) -> list[_Block]:
     """Plan the blocks of one page: the single source of truth for what the page shows."""
     # A string seed is hashed with SHA-512 by random.Random, so it is stable across runs and
     # interpreters (unlike hash()), and each page gets its own, distinct word sequence.
@@ -180,7 +201,21 @@ def _page_blocks(page: int, *, seed: int, body_words: int) -> list[_Block]:
     if code:
         blocks.append(_Block("/F5", size - 1, [rng.choice(_CODE_WORDS) for _ in range(code)]))
     blocks.append(_Block("/F1", size, [rng.choice(_VOCABULARY) for _ in range(prose - first)]))
+    if mixed_fonts:
+        blocks = [blocks[0], *(_mixed(block, rng) for block in blocks[1:])]
+        note = [rng.choice(_VOCABULARY) for _ in range(_MARGIN_NOTE_WORDS)]
+        blocks.append(_Block("/F6", 8.0, ["note:", *note], angle=90))
     return [block for block in blocks if block.words]
+
+
+def _mixed(block: _Block, rng: random.Random) -> _Block:
+    """The same words, each in a font and size of its own (runs of one to three words)."""
+    fonts = sorted({*_FONTS, *_MIXED_FONTS})
+    styles: list[tuple[str, float]] = []
+    while len(styles) < len(block.words):
+        style = (rng.choice(fonts), rng.choice(_MIXED_SIZES))
+        styles.extend([style] * rng.randint(1, 3))
+    return _Block(block.font, block.size, block.words, tuple(styles[: len(block.words)]))
 
 
 def sample_words(
@@ -189,6 +224,7 @@ def sample_words(
     *,
     text_heavy: bool = False,
     words_per_page: int | None = None,
+    mixed_fonts: bool = False,
 ) -> list[list[str]]:
     """Return the words :func:`make_sample_pdf` draws on each page, in reading order.
 
@@ -197,6 +233,7 @@ def sample_words(
         seed: Seed of the word choice; the same seed gives the same words.
         text_heavy: Draw about 450 body words per page instead of about 120.
         words_per_page: Exact number of body words per page (overrides ``text_heavy``).
+        mixed_fonts: The words of a mixed-font sample (the margin note comes last).
 
     Returns:
         One list of words per page; page 1 first.
@@ -204,7 +241,11 @@ def sample_words(
     """
     body_words = _words_per_page(text_heavy, words_per_page)
     return [
-        [word for block in _page_blocks(page, seed=seed, body_words=body_words) for word in block.words]
+        [
+            word
+            for block in _page_blocks(page, seed=seed, body_words=body_words, mixed_fonts=mixed_fonts)
+            for word in block.words
+        ]
         for page in range(1, pages + 1)
     ]
 
@@ -239,6 +280,58 @@ def _wrap(words: list[str], font: str, size: float, width: float) -> list[str]:
     return lines
 
 
+def _mixed_lines(block: _Block, width: float) -> list[list[tuple[str, float, str]]]:
+    """Wrap a mixed-font block: lines of (font, size, text) pieces, one piece per font change."""
+    largest = max(size for _font, size in block.styles)
+    max_chars = max(1, int(width / (largest * 0.6)))
+    lines: list[list[tuple[str, float, str]]] = []
+    line: list[tuple[str, float, str]] = []
+    length = 0
+    for word, (font, size) in zip(block.words, block.styles, strict=True):
+        if line and length + 1 + len(word) > max_chars:
+            lines.append(line)
+            line, length = [], 0
+        # The space between two words goes at the end of the first one's piece.
+        if line:
+            last_font, last_size, last_text = line[-1]
+            line[-1] = (last_font, last_size, last_text + " ")
+            length += 1
+        if line and line[-1][:2] == (font, size):
+            line[-1] = (font, size, line[-1][2] + word)
+        else:
+            line.append((font, size, word))
+        length += len(word)
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _block_content(block: _Block, y: float, width: float) -> tuple[list[bytes], float]:
+    """Content of one mixed-font or margin block and the baseline of its last line."""
+    if block.angle:
+        # One line reading upwards, its baseline 20 pt left of the text column.
+        x = _MARGIN - 20
+        start = _MARGIN + 36
+        note = _pdf_string(" ".join(block.words))
+        return [
+            f"BT {block.font} {block.size:g} Tf 0 1 -1 0 {x:g} {start:g} Tm ".encode() + note + b" Tj ET"
+        ], y
+    leading = round(max(size for _font, size in block.styles) * 1.3, 2)
+    out = [f"BT {leading:g} TL {_MARGIN:g} {y:.2f} Td".encode()]
+    lines = _mixed_lines(block, width - 2 * _MARGIN)
+    current: tuple[str, float] | None = None
+    for index, line in enumerate(lines):
+        if index:
+            out.append(b"T*")
+        for font, size, text in line:
+            if (font, size) != current:
+                out.append(f"{font} {size:g} Tf".encode())
+                current = (font, size)
+            out.append(_pdf_string(text) + b" Tj")
+    out.append(b"ET")
+    return out, y - leading * (len(lines) - 1)
+
+
 def _page_content(blocks: list[_Block], width: float, height: float, with_image: bool) -> bytes:
     """Typeset ``blocks`` top to bottom; each block is one BT..ET using Td then T* per line."""
     out: list[bytes] = []
@@ -248,6 +341,12 @@ def _page_content(blocks: list[_Block], width: float, height: float, with_image:
         out.append(f"q 36 0 0 36 {left:.2f} {bottom:.2f} cm /Im1 Do Q".encode())
     y = height - _MARGIN
     for block in blocks:
+        if block.styles or block.angle:
+            y -= max((size for _font, size in block.styles), default=block.size)
+            content, y = _block_content(block, y, width)
+            out.extend(content)
+            y -= block.size * 0.8
+            continue
         leading = round(block.size * 1.3, 2)
         y -= block.size
         lines = _wrap(block.words, block.font, block.size, width - 2 * _MARGIN)
@@ -269,10 +368,10 @@ def _page_geometry(page: int, pages: int) -> tuple[tuple[float, float], int]:
     return LETTER, 0
 
 
-def _shared_resources(writer: PdfWriter) -> tuple[DictionaryObject, IndirectObject]:
+def _shared_resources(writer: PdfWriter, mixed_fonts: bool) -> tuple[DictionaryObject, IndirectObject]:
     """Font dictionary and a tiny image, added once and shared by every page like real documents do."""
     fonts = DictionaryObject()
-    for resource, base_font in _FONTS.items():
+    for resource, base_font in {**_FONTS, **(_MIXED_FONTS if mixed_fonts else {})}.items():
         font = DictionaryObject(
             {
                 NameObject("/Type"): NameObject("/Font"),
@@ -318,6 +417,7 @@ def make_sample_pdf(
     seed: int = 0,
     text_heavy: bool = False,
     words_per_page: int | None = None,
+    mixed_fonts: bool = False,
 ) -> bytes:
     """Build a deterministic multi-page PDF with headings, paragraphs, an outline and metadata.
 
@@ -326,6 +426,10 @@ def make_sample_pdf(
     image. From 4 pages on, page 2 is A4 (the others Letter) and page 3 has /Rotate 90.
     The same arguments always give the same bytes.
 
+    With ``mixed_fonts``, the same words are set in all twelve text fonts of the standard 14
+    at sizes 9 to 13 pt, changing font and size in the middle of lines, and each page ends
+    with a note of a few words reading upwards in the left margin (text at 90 degrees).
+
     Args:
         pages: Number of pages (at least 1).
         title: The document's /Title.
@@ -333,6 +437,7 @@ def make_sample_pdf(
         seed: Seed of the word choice.
         text_heavy: About 450 body words per page (for benchmarks) instead of about 120.
         words_per_page: Exact number of body words per page (overrides ``text_heavy``).
+        mixed_fonts: Mix fonts and sizes within lines and add a rotated margin note.
 
     Returns:
         The PDF file's bytes.
@@ -342,7 +447,7 @@ def make_sample_pdf(
         raise ValueError(f"a sample needs at least one page, not {pages}")
     body_words = _words_per_page(text_heavy, words_per_page)
     writer = PdfWriter()
-    fonts, image = _shared_resources(writer)
+    fonts, image = _shared_resources(writer, mixed_fonts)
     for page_number in range(1, pages + 1):
         (width, height), rotation = _page_geometry(page_number, pages)
         page = writer.add_blank_page(width, height)
@@ -351,7 +456,7 @@ def make_sample_pdf(
             resources[NameObject("/XObject")] = DictionaryObject({NameObject("/Im1"): image})
         page[NameObject("/Resources")] = resources
         content = StreamObject()
-        blocks = _page_blocks(page_number, seed=seed, body_words=body_words)
+        blocks = _page_blocks(page_number, seed=seed, body_words=body_words, mixed_fonts=mixed_fonts)
         content.set_data(_page_content(blocks, width, height, with_image=page_number == 1))
         # zlib output is deterministic for the same input and level, so compression keeps
         # the bytes reproducible while making the sample look like a real document.
@@ -382,6 +487,7 @@ def write_sample(
     seed: int = 0,
     text_heavy: bool = False,
     words_per_page: int | None = None,
+    mixed_fonts: bool = False,
 ) -> Path:
     """Write a :func:`make_sample_pdf` document to ``path`` and return the path.
 
@@ -393,6 +499,7 @@ def write_sample(
         seed: Seed of the word choice.
         text_heavy: About 450 body words per page instead of about 120.
         words_per_page: Exact number of body words per page (overrides ``text_heavy``).
+        mixed_fonts: Mix fonts and sizes within lines and add a rotated margin note.
 
     Returns:
         The written path.
@@ -407,6 +514,7 @@ def write_sample(
             seed=seed,
             text_heavy=text_heavy,
             words_per_page=words_per_page,
+            mixed_fonts=mixed_fonts,
         )
     )
     return target

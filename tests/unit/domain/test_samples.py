@@ -106,3 +106,26 @@ def test_committed_sample_is_reproducible() -> None:
     committed = REPO / "samples" / "sample.pdf"
     assert committed.read_bytes() == make_sample_pdf(6)
     assert committed.stat().st_size < 30_000
+
+
+def test_mixed_fonts_sample_draws_its_words_in_many_fonts() -> None:
+    pdf = make_sample_pdf(4, seed=5, mixed_fonts=True)
+    assert pdf == make_sample_pdf(4, seed=5, mixed_fonts=True)
+    reader = PdfReader(BytesIO(pdf))
+    words = sample_words(4, 5, mixed_fonts=True)
+    assert [page.extract_text().split() for page in reader.pages] == words
+    # The body words are those of the plain sample; the margin note comes last.
+    plain = sample_words(4, 5)
+    assert all(mixed[: len(flat)] == flat for mixed, flat in zip(words, plain, strict=True))
+    assert all(mixed[len(flat)] == "note:" for mixed, flat in zip(words, plain, strict=True))
+    fonts = {str(font["/BaseFont"]) for font in reader.pages[0]["/Resources"]["/Font"].values()}
+    assert len(fonts) == 12
+    assert [page.rotation for page in reader.pages] == [0, 0, 90, 0]
+
+
+def test_mixed_fonts_change_font_within_lines() -> None:
+    content = PdfReader(BytesIO(make_sample_pdf(1, mixed_fonts=True))).pages[0].get_contents()
+    assert content is not None
+    lines = content.get_data().split(b"T*")
+    # Some line (between two T*) sets at least three fonts.
+    assert max(line.count(b" Tf") for line in lines) >= 3
