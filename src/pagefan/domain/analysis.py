@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
@@ -67,6 +67,30 @@ def clean_text(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
+def run_text(text: str) -> str:
+    """A run's text as stored: one line, whitespace collapsed, word boundaries at its ends kept.
+
+    Whitespace inside becomes single spaces. A space or tab at either end becomes one space:
+    it separates the run from its neighbour on the same line ("plain " then "bold"), so
+    whoever reads the runs (or the SVG's text elements) one after the other can tell
+    "plain bold" from "plainbold". A line break at the end (pypdf ends the last run of a line
+    with one) is dropped: the next run is on another line. Whitespace-only text gives "".
+
+    Args:
+        text: A run's text as pypdf reported it.
+
+    Returns:
+        The run's text, or "" when it has no visible character.
+
+    """
+    words = text.split()
+    if not words:
+        return ""
+    lead = " " if text[:1] in (" ", "\t") else ""
+    trail = " " if text[-1:] in (" ", "\t") else ""
+    return lead + " ".join(words) + trail
+
+
 def font_name(font: Any) -> str:
     """The /BaseFont of a font dictionary without slash or subset prefix ("Helvetica-Bold").
 
@@ -92,30 +116,128 @@ def font_name(font: Any) -> str:
     return text or "unknown"
 
 
+# A run that starts this far (in points) before the end of the previous run on its line is
+# taken to continue it: see _RunCollector.
+_CONTINUATION_TOLERANCE = 0.25
+# Width of a glyph, in em, when the font's widths cannot be read: an average Latin glyph.
+_FALLBACK_GLYPH_WIDTH = 0.5
+_WIDTH_ERRORS: tuple[type[BaseException], ...] = (ImportError, *PARSE_ERRORS)
+
+
+def _text_width_function(font: Any) -> Callable[[str], float]:
+    """A function giving a text's advance width in em (text space units per point of font size).
+
+    The widths are pypdf's own: the font's /Widths or /W, or the AFM metrics of the standard 14
+    fonts. pypdf has no public API for them, so they come from ``pypdf.generic._font.Font``;
+    when that is missing or the font dictionary is unreadable, every glyph counts as half an em.
+    """
+    if isinstance(font, DictionaryObject):
+        try:
+            from pypdf.generic._font import Font  # private: see the docstring
+
+            measured = Font.from_font_resource(font)
+            measured.get_text_width("a")
+        except _WIDTH_ERRORS:
+            pass
+        else:
+            return lambda text: float(measured.get_text_width(text)) / 1000
+    return lambda text: len(text) * _FALLBACK_GLYPH_WIDTH
+
+
+@dataclass(frozen=True)
+class _Pen:
+    """Where the text of the current line stopped, as pypdf's callbacks let us follow it.
+
+    ``x0``/``y0`` is where the line's first run started (page coordinates), ``ux``/``uy`` the
+    text direction (unit vector), ``length`` how far along it the text drawn so far reaches,
+    and ``size`` the line's font size in points.
+    """
+
+    x0: float
+    y0: float
+    ux: float
+    uy: float
+    length: float
+    size: float
+
+    def along(self, x: float, y: float) -> tuple[float, float]:
+        """(distance along the line, distance off its baseline) of a point in page coordinates."""
+        dx, dy = x - self.x0, y - self.y0
+        return dx * self.ux + dy * self.uy, abs(dx * self.uy - dy * self.ux)
+
+
 @dataclass
 class _RunCollector:
-    """Receives pypdf's text callbacks and keeps the runs, positioned relative to the page box."""
+    """Receives pypdf's text callbacks and keeps the runs, positioned relative to the page box.
+
+    pypdf reports each run with the text matrix of the last positioning operator (Td, Tm, T*)
+    before it: it does not advance the matrix as glyphs are shown. A run that follows a font
+    change in the middle of a line ("plain ) Tj /F2 12 Tf (bold) Tj") therefore comes back at
+    the start of the line. The collector follows the pen instead: on the same baseline and in
+    the same direction, a run reported before the end of the previous one starts where that
+    one ended, measured with the font's glyph widths (character and word spacing and
+    horizontal scaling are not reported by pypdf, so they are left out). A run explicitly
+    placed further along the line keeps its own position.
+    """
 
     origin_x: float
     origin_y: float
     runs: list[TextRun] = field(default_factory=list)
+    _pen: _Pen | None = None
+    _widths: dict[int, Callable[[str], float]] = field(default_factory=dict)
+
+    def _width(self, font: Any, text: str) -> float:
+        measure = self._widths.get(id(font))
+        if measure is None:
+            measure = self._widths[id(font)] = _text_width_function(font)
+        return measure(text)
+
+    def _place(self, m: Any, text: str, font: Any, font_size: float, size: float) -> tuple[float, float]:
+        """The run's true origin, and the pen moved past its text."""
+        x, y = m[4], m[5]
+        scale = math.hypot(m[0], m[1])
+        if scale == 0:
+            self._pen = None
+            return x, y
+        ux, uy = m[0] / scale, m[1] / scale
+        advance = self._width(font, text.replace("\n", "")) * font_size * scale
+        pen = self._pen
+        start = 0.0
+        if pen is not None and abs(ux * pen.uy - uy * pen.ux) < 1e-3 and ux * pen.ux + uy * pen.uy > 0:
+            along, off = pen.along(x, y)
+            if off <= 0.8 * min(size, pen.size):
+                start = along
+                if along < pen.length - _CONTINUATION_TOLERANCE:
+                    # Reported before the end of the previous run: it continues where that one ended.
+                    x, y = x + (pen.length - along) * ux, y + (pen.length - along) * uy
+                    start = pen.length
+                self._pen = _Pen(pen.x0, pen.y0, pen.ux, pen.uy, start + advance, pen.size)
+            else:
+                pen = None
+        else:
+            pen = None
+        if pen is None:
+            self._pen = _Pen(x, y, ux, uy, advance, size)
+        if text.endswith("\n"):
+            # pypdf ends a run with a line break when the next text is on another line.
+            self._pen = None
+        return x, y
 
     def __call__(self, text: Any, cm: Any, tm: Any, font: Any, font_size: Any) -> None:
-        if not isinstance(text, str):
-            return
-        # pypdf ends a line's run with "\n"; the run itself is one line of text.
-        content = " ".join(clean_text(text).split())
-        if not content:
+        if not isinstance(text, str) or not text:
             return
         try:
             m = _multiply(tm if tm is not None else _IDENTITY, cm if cm is not None else _IDENTITY)
             # The text space's vertical unit, mapped to user space, scales the nominal font size.
             size = abs(float(font_size)) * math.hypot(m[2], m[3])
             angle = math.degrees(math.atan2(m[1], m[0]))
-            x, y = m[4] - self.origin_x, m[5] - self.origin_y
+            x, y = self._place(m, text, font, float(font_size), size)
+            x, y = x - self.origin_x, y - self.origin_y
         except (TypeError, ValueError, IndexError, OverflowError):
+            self._pen = None
             return
-        if not all(math.isfinite(value) for value in (x, y, size, angle)):
+        content = run_text(clean_text(text))
+        if not content or not all(math.isfinite(value) for value in (x, y, size, angle)):
             return
         self.runs.append(
             TextRun(

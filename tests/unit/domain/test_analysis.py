@@ -8,7 +8,7 @@ import pytest
 from pypdf import PageObject
 from pypdf.errors import LimitReachedError
 
-from pagefan.domain.analysis import analyse_page, clean_text, font_name
+from pagefan.domain.analysis import analyse_page, clean_text, font_name, run_text
 from pagefan.errors import PageFailed
 from pagefan.formats import PageResult, TextRun, dumps
 
@@ -97,6 +97,84 @@ def test_positions_are_relative_to_the_media_box_corner(pdfs: Any) -> None:
     assert (result.width, result.height) == (300, 400)
     run = only_run(result)
     assert (run.x, run.y) == pytest.approx((50, 50), abs=0.01)
+
+
+def two_fonts(pdfs: Any, content: bytes) -> bytes:
+    """A Letter page with /F1 Helvetica and /F2 Times-Bold (standard 14: pypdf knows their widths)."""
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /%s /Encoding /WinAnsiEncoding >>"
+    return pdfs.build(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 4 0 R /F2 6 0 R >> >> /Contents 5 0 R >>",
+            font % b"Helvetica",
+            pdfs.stream(content),
+            font % b"Times-Bold",
+        ]
+    )
+
+
+# Advance of Helvetica "Hello " at 10 pt, from its AFM widths: (722 + 556 + 222 + 222 + 556 + 278) / 100.
+HELLO_SPACE = 25.56
+
+
+def test_a_run_after_a_font_change_starts_where_the_line_stopped(pdfs: Any) -> None:
+    # GIVEN a line that changes font in the middle, without moving the text position
+    content = b"BT /F1 10 Tf 72 700 Td (Hello ) Tj /F2 10 Tf (bold) Tj /F1 10 Tf ( world) Tj ET"
+    result = analyse(two_fonts(pdfs, content))
+    # THEN each run starts where the previous one's glyphs ended, not back at the line start
+    assert [(run.text, run.font) for run in result.runs] == [
+        ("Hello ", "Helvetica"),
+        ("bold", "Times-Bold"),
+        (" world", "Helvetica"),
+    ]
+    bold = (556 + 500 + 278 + 556) / 100  # Times-Bold b o l d at 10 pt
+    assert [run.x for run in result.runs] == pytest.approx([72, 72 + HELLO_SPACE, 72 + HELLO_SPACE + bold])
+    assert {run.y for run in result.runs} == {700}
+    assert result.words == ["Hello", "bold", "world"]
+
+
+def test_an_explicitly_placed_run_keeps_its_position(pdfs: Any) -> None:
+    content = b"BT /F1 10 Tf 72 700 Td (Hello) Tj /F2 10 Tf 200 0 Td (there) Tj ET"
+    assert [run.x for run in analyse(two_fonts(pdfs, content)).runs] == pytest.approx([72, 272])
+
+
+def test_a_new_line_starts_at_its_own_position(pdfs: Any) -> None:
+    content = b"BT 14 TL /F1 10 Tf 72 700 Td (Hello ) Tj /F2 10 Tf (bold) Tj T* (next) Tj ET"
+    runs = analyse(two_fonts(pdfs, content)).runs
+    assert [(run.text, run.x, run.y) for run in runs] == [
+        ("Hello ", 72, 700),
+        ("bold", pytest.approx(72 + HELLO_SPACE), 700),
+        ("next", 72, 686),
+    ]
+
+
+def test_a_font_change_in_turned_text_follows_the_text_direction(pdfs: Any) -> None:
+    # Text reading upwards (90 degrees): the second run is further up, not further right.
+    content = b"BT /F1 10 Tf 0 1 -1 0 300 100 Tm (Hello ) Tj /F2 10 Tf (bold) Tj ET"
+    runs = analyse(two_fonts(pdfs, content)).runs
+    assert [(run.x, run.y, run.angle) for run in runs] == [
+        (300, 100, 90),
+        (300, pytest.approx(100 + HELLO_SPACE), 90),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("plain", "plain"),
+        ("two  spaced\twords", "two spaced words"),
+        ("ends with a space ", "ends with a space "),
+        (" starts with one", " starts with one"),
+        ("line end\n", "line end"),
+        ("  both \t", " both "),
+        (" \n\t ", ""),
+        ("", ""),
+    ],
+)
+def test_run_text_keeps_word_boundaries_at_its_ends(raw: str, stored: str) -> None:
+    assert run_text(raw) == stored
 
 
 # --- geometry -----------------------------------------------------------------------------
@@ -269,3 +347,10 @@ def test_corrupt_stream_repair_is_bounded_by_the_budget(pdfs: Any) -> None:
     corrupt = zlib.compress(b"BT /F1 12 Tf 72 700 Td (Hi) Tj ET\n")[:-4] + bytes(range(256)) * 40
     data = pdfs.one_page(corrupt, content_dict=b"/Filter /FlateDecode")
     assert failure(data, max_content_bytes=1000).code == "content_too_large"
+
+
+def test_text_width_falls_back_to_half_an_em_without_font_metrics() -> None:
+    from pagefan.domain.analysis import _text_width_function
+
+    assert _text_width_function(None)("abcd") == 2.0
+    assert _text_width_function("not a font dictionary")("ab") == 1.0
