@@ -6,12 +6,17 @@ the SvgExporter shares the code around it and has neither the memory nor the cai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import itertools
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from io import BytesIO
 from typing import BinaryIO
+from xml.etree import ElementTree
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import IndirectObject
+from pypdf import PdfReader, PdfWriter, Transformation
+from pypdf.generic import IndirectObject, NameObject, NumberObject, RectangleObject
 
 from pagefan.errors import RendererUnavailable
 from pagefan.formats import OutlineEntry
@@ -30,18 +35,40 @@ METADATA_KEYS = {
 
 MAX_OUTLINE_DEPTH = 64
 
+# The linear part of the matrix that turns content drawn as displayed back into the page box
+# of a page with this /Rotate (the inverse of the viewer's clockwise turn).
+_UNROTATE = {90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}
+_ROTATION = re.compile(r'\spagefan:rotation="(90|180|270)"')
+_ROTATE = re.compile(r"rotate\((-?[0-9.]+) ")
+# Runs whose origins are within this many points of one baseline are on one line; a run may
+# overhang the next one by as much before it is narrowed.
+_SAME_LINE = 0.5
+# Narrowing a run to less than half its width would make it unreadable: such runs are left.
+_MIN_FIT_SCALE = 0.5
+# A narrowed run ends this many ems before the next one starts: text extractors estimate a
+# glyph's width from the embedded subset font, and the margin keeps their word gap.
+_FIT_MARGIN = 0.3
 
-def svg_to_pdf(svg: str) -> bytes:
+
+def svg_to_pdf(svg: str, *, rotation: int | None = None) -> bytes:
     """Convert one page's SVG (as :func:`pagefan.domain.svg.render_page_svg` draws it) to a PDF.
 
-    The PDF page has the SVG's width and height in points. cairosvg runs in its safe mode: no
-    ``unsafe`` flag and no URL fetcher, so nothing outside the SVG is ever read.
+    Runs that a wider substitute font would push into their neighbours are narrowed first
+    (see :func:`fit_runs`). The SVG shows the page as displayed. For a page whose source had
+    /Rotate, the PDF page gets
+    the source's page box and /Rotate back (its content turned to match), so it shows exactly
+    as the SVG does while its text runs in the same direction as in the source: readers and
+    text extractors then treat the rebuilt page like the original one. cairosvg runs in its
+    safe mode: no ``unsafe`` flag and no URL fetcher, so nothing outside the SVG is ever read.
 
     Args:
         svg: A standalone SVG document.
+        rotation: The source page's /Rotate; by default read from the SVG's
+            ``pagefan:rotation`` attribute (0 when absent).
 
     Returns:
-        The bytes of a one-page PDF.
+        The bytes of a one-page PDF whose page has the SVG's size in points, turned back by
+        ``rotation``.
 
     Raises:
         RendererUnavailable: The native cairo library cannot be loaded (the cairo layer is
@@ -57,8 +84,170 @@ def svg_to_pdf(svg: str) -> bytes:
             "The native cairo library could not be loaded: attach the CairoLayer (layers/cairo) to "
             f"this function — see README, 'Cairo layer'. Detail: {exc}"
         ) from exc
-    pdf: bytes = cairosvg.svg2pdf(bytestring=svg.encode("utf-8"), dpi=SVG_DPI)
-    return pdf
+    pdf: bytes = cairosvg.svg2pdf(bytestring=fit_runs(svg).encode("utf-8"), dpi=SVG_DPI)
+    turn = svg_rotation(svg) if rotation is None else rotation % 360
+    if turn not in _UNROTATE:
+        return pdf
+    return _unrotate(pdf, turn)
+
+
+def fit_runs(svg: str, measure: Callable[[SvgRun], float] | None = None) -> str:
+    """Narrow every run that would run into the next one on its line, as cairo draws it.
+
+    cairo draws each run in a substitute font (no font is embedded in the SVG). Where the
+    substitute is wider than the source's font (DejaVu Sans for Helvetica, when the metric-
+    compatible Liberation fonts are missing), a run's glyphs reach into the next run on the
+    same line: the page looks smudged and a text extractor sees no gap, so "plain bold" comes
+    back as "plainbold". Each such run is measured with cairo, with the font cairosvg will
+    pick, and scaled along its baseline to end a little (0.3 em) before the next run starts:
+    the extent the source gave it, less a margin that keeps the word gap visible to
+    extractors, which estimate glyph widths from the embedded subset fonts. Runs with room to
+    spare, and the last run of a line, are left alone; with metric-compatible fonts nothing
+    changes.
+
+    Args:
+        svg: An SVG as :func:`pagefan.domain.svg.render_page_svg` draws it (one element a line).
+        measure: The advance width of a run in points (default: measured with cairo).
+
+    Returns:
+        The same SVG, some ``<text>`` elements given a horizontal scale.
+
+    """
+    lines = svg.split("\n")
+    runs = [(index, _parse_run(line)) for index, line in enumerate(lines) if line.startswith("<text ")]
+    measure = measure or _cairo_measure()
+    for (index, run), (_next_index, following) in itertools.pairwise(runs):
+        if run is None or following is None or run.angle != following.angle:
+            continue
+        ux, uy = math.cos(math.radians(run.angle)), math.sin(math.radians(run.angle))
+        dx, dy = following.x - run.x, following.y - run.y
+        room, off_line = dx * ux + dy * uy, abs(dx * uy - dy * ux)
+        if off_line > _SAME_LINE or room <= 0:
+            continue
+        width = measure(run)
+        if width <= room + _SAME_LINE:
+            continue
+        scale = (room - _FIT_MARGIN * run.size) / width
+        if scale < _MIN_FIT_SCALE:
+            # Runs this far apart from their measure overprint on purpose (or are not one line).
+            continue
+        lines[index] = run.scaled(lines[index], scale)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SvgRun:
+    """What :func:`fit_runs` needs of one ``<text>`` line: where, which way, in which font."""
+
+    x: float
+    y: float
+    angle: float  # SVG rotate() angle: clockwise on screen
+    text: str
+    family: str
+    bold: bool
+    italic: bool
+    size: float
+
+    def scaled(self, line: str, scale: float) -> str:
+        """The line with a horizontal scale about the run's origin, applied before its rotation."""
+        x, y = _svg_number(self.x), _svg_number(self.y)
+        back = f"{_svg_number(-self.x)} {_svg_number(-self.y)}"
+        fit = f"translate({x} {y}) scale({scale:.4f} 1) translate({back})"
+        # Attribute values are escaped, so the start tag ends at the first ">".
+        tag_end = line.index(">")
+        tag, rest = line[:tag_end], line[tag_end:]
+        if ' transform="' in tag:
+            tag = re.sub(r' transform="([^"]*)"', lambda match: f' transform="{match.group(1)} {fit}"', tag)
+        else:
+            tag += f' transform="{fit}"'
+        return tag + rest
+
+
+def _svg_number(value: float) -> str:
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _parse_run(line: str) -> SvgRun | None:
+    try:
+        element = ElementTree.fromstring(line)
+        x, y, size = (
+            float(element.get("x", "")),
+            float(element.get("y", "")),
+            float(element.get("font-size", "")),
+        )
+    except (ElementTree.ParseError, ValueError):
+        return None
+    angle = 0.0
+    transform = element.get("transform")
+    if transform:
+        match = _ROTATE.match(transform)
+        if match is None:
+            return None
+        angle = float(match.group(1))
+    return SvgRun(
+        x=x,
+        y=y,
+        angle=angle,
+        text=element.text or "",
+        # cairosvg uses the first family of the list, as written.
+        family=(element.get("font-family") or "sans-serif").split(",")[0].strip("\"' "),
+        bold=element.get("font-weight") == "bold",
+        italic=element.get("font-style") == "italic",
+        size=size,
+    )
+
+
+def _cairo_measure() -> Callable[[SvgRun], float]:
+    """A function giving a run's advance width as cairo will draw it (unhinted, as in a PDF)."""
+    # Comes with cairosvg, and is only imported once cairosvg has loaded.
+    import cairocffi  # type: ignore[import-untyped]
+
+    context = cairocffi.Context(cairocffi.RecordingSurface(cairocffi.CONTENT_COLOR_ALPHA, None))
+
+    def measure(run: SvgRun) -> float:
+        context.select_font_face(
+            run.family,
+            cairocffi.FONT_SLANT_ITALIC if run.italic else cairocffi.FONT_SLANT_NORMAL,
+            cairocffi.FONT_WEIGHT_BOLD if run.bold else cairocffi.FONT_WEIGHT_NORMAL,
+        )
+        context.set_font_size(run.size)
+        return float(context.text_extents(run.text)[4])
+
+    return measure
+
+
+def svg_rotation(svg: str) -> int:
+    """The ``pagefan:rotation`` on the SVG's root element: 90, 180, 270, or 0 when absent."""
+    start = svg.find("<svg")
+    end = svg.find(">", start)
+    match = _ROTATION.search(svg, start, end) if 0 <= start < end else None
+    return int(match.group(1)) if match else 0
+
+
+def _unrotate(pdf: bytes, rotation: int) -> bytes:
+    """Give the page drawn as displayed the page box and /Rotate of its source page.
+
+    A viewer turns a page with /Rotate clockwise; the content is turned the other way first,
+    so the page still shows exactly what cairo drew.
+    """
+    reader = PdfReader(BytesIO(pdf))
+    writer = PdfWriter()
+    page = writer.add_page(reader.pages[0])
+    shown_width, shown_height = float(page.mediabox.width), float(page.mediabox.height)
+    width, height = (shown_height, shown_width) if rotation % 180 else (shown_width, shown_height)
+    a, b, c, d = _UNROTATE[rotation]
+    # The translation brings the turned content back into the box [0 0 width height].
+    e = width if (a, c) in ((0, -1), (-1, 0)) else 0.0
+    f = height if (b, d) in ((0, -1), (-1, 0)) else 0.0
+    page.add_transformation(Transformation((a, b, c, d, e, f)))
+    box = RectangleObject([0, 0, width, height])
+    page.mediabox = box
+    page.cropbox = box
+    page[NameObject("/Rotate")] = NumberObject(rotation)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _add_outline(

@@ -18,6 +18,11 @@ _SANS = "Helvetica, Arial, sans-serif"
 _SERIF = "'Times New Roman', Times, serif"
 _MONO = "'Courier New', Courier, monospace"
 
+# Namespace of the one pagefan attribute on the root: ``pagefan:rotation`` is the source
+# page's /Rotate (present only when not 0), so the PdfExporter can rebuild the page with the
+# source's page box and /Rotate (see pagefan.domain.pdf_render.svg_to_pdf).
+PAGEFAN_NAMESPACE = "urn:pagefan:svg"
+
 _FRAME_COLOUR = "#b0b0b0"
 _NOTE_COLOUR = "#b00000"
 _NOTE_SIZE = 9.0
@@ -118,10 +123,16 @@ def _run_element(run: TextRun, page_height: float) -> str | None:
     if not all(math.isfinite(value) for value in (run.x, run.y, run.size, run.angle)):
         return None
     # Forbidden characters go first (some, like U+001C, count as whitespace to str.split);
-    # line breaks and tabs would render as spaces anyway, so make that explicit.
-    text = escape(" ".join(_XML_FORBIDDEN.sub("", run.text).split()))
-    if not text or run.size <= 0:
+    # line breaks and tabs would render as spaces anyway, so make that explicit. One space at
+    # either end is kept: it is a word boundary with the next run on the line (see
+    # pagefan.domain.analysis.run_text), and xml:space="preserve" draws it.
+    cleaned = _XML_FORBIDDEN.sub("", run.text)
+    words = cleaned.split()
+    if not words or run.size <= 0:
         return None
+    lead = " " if cleaned[:1].isspace() else ""
+    trail = " " if cleaned[-1:].isspace() else ""
+    text = escape(lead + " ".join(words) + trail)
     x, y = _number(run.x), _number(page_height - run.y)  # PDF y goes up, SVG y goes down
     values = {"x": x, "y": y, "font-size": _number(run.size), **_font_attributes(run.font)}
     if run.angle:
@@ -137,7 +148,8 @@ def render_page_svg(page: PageResult, *, title: str, max_elements: int) -> str:
     the same numbers in ``pt``, so 1 SVG unit is 1 PDF point. The page gets a white background
     and a thin frame; each run is a ``<text>`` at its position, size and angle, in a generic
     font family close to the PDF's font. Pages with more runs than ``max_elements`` show the
-    first ``max_elements`` and a note saying how many were left out.
+    first ``max_elements`` and a note saying how many were left out. A rotated page says its
+    /Rotate in a ``pagefan:rotation`` attribute on the root (namespace ``urn:pagefan:svg``).
 
     Args:
         page: The page's analysis.
@@ -150,11 +162,14 @@ def render_page_svg(page: PageResult, *, title: str, max_elements: int) -> str:
     """
     width, height = page.display_size
     w, h = _number(width), _number(height)
+    rotation = (
+        f' xmlns:pagefan="{PAGEFAN_NAMESPACE}" pagefan:rotation="{page.rotation}"' if page.rotation else ""
+    )
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}pt" height="{h}pt" '
         # xml:space on the root covers every text, the note included: spaces are drawn as given.
-        f'viewBox="0 0 {w} {h}" xml:space="preserve">',
+        f'viewBox="0 0 {w} {h}" xml:space="preserve"{rotation}>',
         f"<title>{_xml_text(title)}</title>",
         f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>',
         f'<rect x="0.25" y="0.25" width="{_number(max(width - 0.5, 0))}" '

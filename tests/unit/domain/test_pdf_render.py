@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter
 
 from pagefan.domain.analysis import analyse_page
-from pagefan.domain.pdf_render import merge_pdf, svg_to_pdf
+from pagefan.domain.pdf_render import SvgRun, fit_runs, merge_pdf, svg_rotation, svg_to_pdf
 from pagefan.domain.svg import render_page_svg
 from pagefan.errors import RendererUnavailable
 from pagefan.formats import OutlineEntry, PageResult, TextRun
@@ -20,8 +23,14 @@ def page(runs: list[TextRun], *, width: float, height: float, rotation: int = 0)
 
 
 def page_size(pdf: bytes) -> tuple[float, float]:
+    """The page's size as displayed: its MediaBox, turned by its /Rotate."""
     [only] = PdfReader(BytesIO(pdf)).pages
-    return float(only.mediabox.width), float(only.mediabox.height)
+    return displayed_size(only)
+
+
+def displayed_size(page: PageObject) -> tuple[float, float]:
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    return (height, width) if page.rotation % 180 else (width, height)
 
 
 def blank_pages(count: int) -> list[bytes]:
@@ -53,6 +62,43 @@ def test_page_size_is_the_svg_size_in_points(
 ) -> None:
     svg = render_page_svg(page([], width=width, height=height, rotation=rotation), title="t", max_elements=10)
     assert page_size(svg_to_pdf(svg)) == pytest.approx(expected, abs=0.5)
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_a_rotated_page_keeps_its_page_box_and_rotate(rotation: int) -> None:
+    svg = render_page_svg(page([], width=612, height=792, rotation=rotation), title="t", max_elements=10)
+    [rebuilt] = PdfReader(BytesIO(svg_to_pdf(svg))).pages
+    assert (float(rebuilt.mediabox.width), float(rebuilt.mediabox.height)) == (612, 792)
+    assert rebuilt.rotation == rotation
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_a_rotated_page_draws_its_runs_where_the_source_has_them(
+    sample_pages: list[bytes], rotation: int
+) -> None:
+    # GIVEN sample page 1 turned by /Rotate, analysed
+    writer = PdfWriter()
+    writer.add_page(PdfReader(BytesIO(sample_pages[0])).pages[0]).rotate(rotation)
+    turned = BytesIO()
+    writer.write(turned)
+    source = analyse_page(turned.getvalue(), job_id="j", page_number=1, max_content_bytes=10**6)
+    # WHEN it is rebuilt through its SVG
+    pdf = svg_to_pdf(render_page_svg(source, title="t", max_elements=1000))
+    # THEN analysing the rebuilt page finds the same text, at the same places, in the same direction
+    rebuilt = analyse_page(pdf, job_id="j", page_number=1, max_content_bytes=10**6)
+    assert rebuilt.words == source.words
+    assert len(rebuilt.runs) == len(source.runs)
+    for got, want in zip(rebuilt.runs, source.runs, strict=True):
+        assert (got.x, got.y, got.angle) == pytest.approx((want.x, want.y, want.angle), abs=0.05)
+
+
+def test_rotation_is_read_from_the_svg_or_given() -> None:
+    turned = render_page_svg(page([], width=100, height=200, rotation=270), title="t", max_elements=1)
+    assert svg_rotation(turned) == 270
+    assert svg_rotation(render_page_svg(page([], width=100, height=200), title="t", max_elements=1)) == 0
+    # An explicit rotation wins over the attribute (0: keep the page as displayed).
+    assert page_size(svg_to_pdf(turned, rotation=0)) == (200, 100)
+    assert PdfReader(BytesIO(svg_to_pdf(turned, rotation=0))).pages[0].rotation == 0
 
 
 def test_text_can_be_extracted_again(sample_pages: list[bytes], sample_source_words: list[list[str]]) -> None:
@@ -187,17 +233,104 @@ def test_whole_document_round_trip(
     rebuilt = PdfReader(BytesIO(out.getvalue()))
     assert count == len(rebuilt.pages) == 6
     assert [p.extract_text().split() for p in rebuilt.pages] == sample_source_words
-    # Same page sizes as the source, as displayed (page 3 is landscape because of /Rotate 90).
-    assert [
-        (round(float(p.mediabox.width), 1), round(float(p.mediabox.height), 1)) for p in rebuilt.pages
-    ] == [
-        (612, 792),
-        (595.3, 841.9),
-        (792, 612),
-        (612, 792),
-        (612, 792),
-        (612, 792),
-    ]
+    # Same page boxes and /Rotate as the source, so the same size as displayed (page 3 is
+    # landscape because of /Rotate 90).
+    assert [p.rotation for p in rebuilt.pages] == [p.rotation for p in source.pages] == [0, 0, 90, 0, 0, 0]
+    expected = [(612, 792), (595.28, 841.89), (792, 612), (612, 792), (612, 792), (612, 792)]
+    for page_number, (got, want) in enumerate(zip(rebuilt.pages, source.pages, strict=True), start=1):
+        assert displayed_size(got) == pytest.approx(displayed_size(want), abs=0.01)
+        assert displayed_size(got) == pytest.approx(expected[page_number - 1], abs=0.01)
+        assert (float(got.mediabox.width), float(got.mediabox.height)) == pytest.approx(
+            (float(want.mediabox.width), float(want.mediabox.height)), abs=0.01
+        )
     assert document_outline(rebuilt) == document_outline(source)
     assert rebuilt.metadata is not None
     assert rebuilt.metadata.title == "pagefan sample"
+
+
+# --- fit_runs -----------------------------------------------------------------------------
+
+
+def wide(run: SvgRun) -> float:
+    """A substitute font 0.6 em a character wide."""
+    return len(run.text) * run.size * 0.6
+
+
+def fitted(runs: list[TextRun], measure: Any = wide) -> list[ET.Element]:
+    svg = fit_runs(render_page_svg(page(runs, width=612, height=792), title="t", max_elements=100), measure)
+    return list(ET.fromstring(svg.encode("utf-8")).iter("{http://www.w3.org/2000/svg}text"))
+
+
+def test_a_run_too_wide_for_its_room_is_narrowed_to_end_before_the_next() -> None:
+    # "Hello " (6 characters at 10 pt) measures 36 pt but the next run starts 30 pt further on.
+    first, second = fitted([TextRun("Hello ", 72, 700, 10, "Helvetica"), TextRun("bold", 102, 700, 10, "X")])
+    scale = (30 - 0.3 * 10) / 36
+    assert first.get("transform") == f"translate(72 92) scale({scale:.4f} 1) translate(-72 -92)"
+    assert second.get("transform") is None  # the last run of its line has all the room it needs
+    assert (first.text, first.get("x"), first.get("y")) == ("Hello ", "72", "92")
+
+
+def test_runs_with_room_on_other_lines_or_far_apart_are_left_alone() -> None:
+    runs = [
+        TextRun("fits", 72, 700, 10, "Helvetica"),  # 24 pt wide, 100 pt of room
+        TextRun("next", 172, 700, 10, "Helvetica"),
+        TextRun("other line", 72, 680, 10, "Helvetica"),  # the next run is on another line
+        TextRun("overprint", 72, 660, 10, "Helvetica"),  # would need less than half its width
+        TextRun("x", 80, 660, 10, "Helvetica"),
+    ]
+    assert [element.get("transform") for element in fitted(runs)] == [None] * 5
+
+
+def test_a_turned_run_is_narrowed_along_its_own_direction() -> None:
+    # Text reading upwards: the next run starts 30 pt higher on the page.
+    first, _second = fitted(
+        [TextRun("Hello ", 300, 100, 10, "Helvetica", 90), TextRun("bold", 300, 130, 10, "X", 90)]
+    )
+    scale = (30 - 0.3 * 10) / 36
+    assert first.get("transform") == (
+        f"rotate(-90 300 692) translate(300 692) scale({scale:.4f} 1) translate(-300 -692)"
+    )
+
+
+def test_cairo_measures_as_it_draws() -> None:
+    # With the real measure, a run never overhangs: at most it is narrowed to fit.
+    # Eight bold Ws at 12 pt are about 90 pt wide in any font; give them 80.
+    runs = [TextRun("WWWWWWWW ", 72, 700, 12, "Helvetica-Bold"), TextRun("i", 152, 700, 12, "Helvetica")]
+    first, _second = fitted(runs, None)
+    assert "scale(" in (first.get("transform") or "")
+
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+
+
+@pytest.mark.skipif(not DEJAVU.is_dir(), reason="the DejaVu fonts are not installed here")
+def test_words_survive_substitute_fonts_wider_than_the_source(tmp_path: Path) -> None:
+    # GIVEN cairo with DejaVu only (wider than Helvetica and Times, as in a cairo layer built
+    # without the metric-compatible Liberation fonts) and lines that change font mid-line
+    config = tmp_path / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">'
+        f"<fontconfig><dir>{DEJAVU}</dir><cachedir>{tmp_path}/cache</cachedir></fontconfig>"
+    )
+    code = """
+import sys
+from io import BytesIO
+from pypdf import PdfReader
+from pagefan.domain.analysis import analyse_page
+from pagefan.domain.pdf_render import svg_to_pdf
+from pagefan.domain.split import open_document, split_pages
+from pagefan.domain.svg import render_page_svg
+from pagefan.local.samples import make_sample_pdf, sample_words
+
+reader = open_document(make_sample_pdf(4, seed=7, mixed_fonts=True), max_bytes=10**9, max_pages=10)
+for number, data in split_pages(reader):
+    page = analyse_page(data, job_id="j", page_number=number, max_content_bytes=10**6)
+    pdf = svg_to_pdf(render_page_svg(page, title="t", max_elements=1000))
+    words = PdfReader(BytesIO(pdf)).pages[0].extract_text().split()
+    if words != sample_words(4, 7, mixed_fonts=True)[number - 1]:
+        sys.exit(f"page {number}: {words}")
+"""
+    # WHEN each page is rebuilt THEN the rebuilt PDF still has every word, none glued to the next
+    environment = {**os.environ, "FONTCONFIG_FILE": str(config)}
+    result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

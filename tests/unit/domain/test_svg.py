@@ -209,3 +209,44 @@ def test_sample_page_renders_every_run(sample_pages: list[bytes]) -> None:
     result = analyse_page(sample_pages[0], job_id="j", page_number=1, max_content_bytes=10**6)
     root = parse(render_page_svg(result, title="sample.pdf — page 1", max_elements=1000))
     assert [element.text for element in texts(root)] == [r.text for r in result.runs]
+
+
+ROTATION = "{urn:pagefan:svg}rotation"
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_a_rotated_page_says_its_rotate(rotation: int) -> None:
+    root = parse(render_page_svg(page(rotation=rotation), title="t", max_elements=10))
+    assert root.get(ROTATION) == str(rotation)
+
+
+def test_an_upright_page_has_no_rotation_attribute() -> None:
+    assert parse(render_page_svg(page(), title="t", max_elements=10)).get(ROTATION) is None
+
+
+def test_a_space_at_either_end_of_a_run_is_kept_as_one() -> None:
+    runs = [run("Hello \t"), run(" world"), run("  both  ends  ")]
+    root = parse(render_page_svg(page(runs), title="t", max_elements=10))
+    assert [element.text for element in texts(root)] == ["Hello ", " world", " both ends "]
+
+
+def test_runs_of_a_mixed_font_line_follow_each_other() -> None:
+    from pagefan.domain.analysis import analyse_page
+    from pagefan.domain.split import open_document, split_pages
+    from pagefan.local.samples import make_sample_pdf
+
+    reader = open_document(make_sample_pdf(1, mixed_fonts=True), max_bytes=10**9, max_pages=10)
+    [(_number, data)] = list(split_pages(reader))
+    result = analyse_page(data, job_id="j", page_number=1, max_content_bytes=10**6)
+    root = parse(render_page_svg(result, title="t", max_elements=1000))
+    lines: dict[str, list[float]] = {}
+    for element in texts(root):
+        if element.get("transform") is None:
+            lines.setdefault(element.get("y", ""), []).append(float(element.get("x", "nan")))
+    # Several runs share a baseline, each starting further right than the one before.
+    assert max(len(xs) for xs in lines.values()) >= 3
+    assert all(xs == sorted(set(xs)) for xs in lines.values())
+    # The margin note reads upwards.
+    [note] = [element for element in texts(root) if element.get("transform")]
+    assert note.text and note.text.startswith("note:")
+    assert note.get("transform", "").startswith("rotate(-90 ")
