@@ -26,7 +26,8 @@ METADATA_PAGES_TOTAL = "pagefan-pages-total"
 def check_format_version(data: Mapping[str, Any], what: str) -> None:
     """Raise FormatVersionError unless ``data`` was written by a version this code reads."""
     version = data.get("format_version")
-    if version != FORMAT_VERSION:
+    # bool is an int to Python: "format_version": true must not pass for version 1.
+    if version != FORMAT_VERSION or isinstance(version, bool):
         raise FormatVersionError(
             f"{what} has format version {version!r}; this pagefan reads version {FORMAT_VERSION}"
         )

@@ -294,15 +294,16 @@ def document_metadata(reader: PdfReader) -> dict[str, str]:
         for raw_key in list(info.keys()):
             if len(result) >= MAX_METADATA_ENTRIES:
                 break
-            key = _plain_text(raw_key, 64)
+            key = (_plain_text(raw_key, 64) or "").lstrip("/").lower()
             if not key:
+                # A key that is only a slash names nothing (and document.json's schema wants names).
                 continue
             try:
                 value = _plain_text(info[raw_key], MAX_METADATA_VALUE_CHARS)
             except PARSE_ERRORS:
                 continue
             if value is not None:
-                result[key.lstrip("/").lower()] = value
+                result[key] = value
     except PARSE_ERRORS:
         # Metadata is decoration: a broken info dictionary must not cost the document.
         return result

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from io import StringIO
+from typing import Any
 
 import pytest
 
@@ -153,3 +154,36 @@ def test_document_text_of_one_page_and_of_none() -> None:
     write_document_text(iter([result(1, "alone")]), single)
     write_document_text([], empty)
     assert (single.getvalue(), empty.getvalue()) == ("alone", "")
+
+
+def test_document_text_keeps_reading_order_within_each_page() -> None:
+    from pagefan.domain.analysis import analyse_page
+    from pagefan.domain.split import open_document, split_pages
+    from pagefan.local.samples import make_sample_pdf, sample_words
+
+    # GIVEN a document whose lines change font mid-line, with a rotated page and a margin note
+    reader = open_document(make_sample_pdf(4, seed=9, mixed_fonts=True), max_bytes=10**9, max_pages=10)
+    pages = [
+        analyse_page(data, job_id=JOB, page_number=number, max_content_bytes=10**6)
+        for number, data in split_pages(reader)
+    ]
+    out = StringIO()
+    write_document_text(pages, out)
+    # THEN each page's words come in the order they were written, pages split by form feeds
+    chunks = out.getvalue().split("\f")
+    assert [chunk.split() for chunk in chunks] == sample_words(4, 9, mixed_fonts=True)
+    # and each page's lines run top to bottom (the margin note, drawn last, comes last)
+    first_lines = chunks[0].splitlines()
+    assert first_lines[0] == "Page 1 (p0001)"
+    assert first_lines[-1].startswith("note: ")
+
+
+def test_document_text_follows_the_drawing_order_like_pypdf(pdfs: Any) -> None:
+    from pagefan.domain.analysis import analyse_page
+
+    # A page that draws its bottom line first: pypdf reads in drawing order, and so does document.txt.
+    content = b"BT /F1 12 Tf 72 100 Td (bottom) Tj ET BT /F1 12 Tf 72 700 Td (top) Tj ET"
+    page = analyse_page(pdfs.one_page(content), job_id=JOB, page_number=1, max_content_bytes=10**6)
+    out = StringIO()
+    write_document_text([page], out)
+    assert out.getvalue().split() == ["bottom", "top"]

@@ -224,6 +224,20 @@ def test_metadata_survives_garbage(pdfs: Any) -> None:
     assert all(isinstance(value, str) for value in metadata.values())
 
 
+def test_a_metadata_key_without_a_name_is_skipped(pdfs: Any) -> None:
+    # "/" is the empty name; "//x" loses every slash. document.json's schema wants named keys.
+    data = pdfs.build(
+        [
+            CATALOG,
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>",
+            b"<< / (nameless) /Title (kept) >>",
+        ],
+        trailer_extra=b"/Info 4 0 R ",
+    )
+    assert document_metadata(open_document(data, max_bytes=BIG, max_pages=BIG)) == {"title": "kept"}
+
+
 def test_no_info_dictionary(pdfs: Any) -> None:
     data = pdfs.one_page(b"")
     assert document_metadata(open_document(data, max_bytes=BIG, max_pages=BIG)) == {}

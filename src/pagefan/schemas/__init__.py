@@ -1,0 +1,157 @@
+"""JSON Schemas (draft 2020-12) of the JSON that pagefan stores, shipped inside the package.
+
+``document-v1.json`` describes ``document.json`` (the Combiner's output) and
+``page-result-v1.json`` one page result (the PageWorker's output, which document.json lists
+without ``job_id`` and ``format_version``). Both are closed: every object lists all its
+properties and allows no others.
+
+Versioning: :data:`pagefan.formats.FORMAT_VERSION` is the version of every stored format, and
+every body carries it as ``format_version``. Version 1 is the first: there never was a version 0,
+so a body without a version (or with 0) was not written by pagefan. A released schema file never
+changes. Any change to the shape (a property added, removed, renamed or retyped) is a new
+version: the writer bumps ``FORMAT_VERSION``, a new ``<name>-v<N>.json`` is added next to the old
+ones, and the reader gains an explicit, tested upgrade from each older version it still accepts.
+Until then readers reject every version they do not know, newer ones included: they never
+guess. There is nothing to upgrade yet, so there is no upgrade function either.
+
+Validation needs ``jsonschema``, a development dependency: the Lambda functions do not ship it,
+so it is imported only when a validation runs, and without it only the version is checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pagefan.errors import FormatVersionError, PagefanError
+from pagefan.formats import FORMAT_VERSION, check_format_version
+
+SCHEMA_NAMES = ("document", "page-result")
+"""Names of the shipped schemas; the files are ``<name>-v<version>.json``."""
+
+_MAX_REPORTED_ERRORS = 20
+
+
+class SchemaViolation(PagefanError):
+    """A body does not match its schema; ``errors`` lists each problem as "path: message"."""
+
+    def __init__(self, what: str, errors: list[str]) -> None:
+        shown = "; ".join(errors[:_MAX_REPORTED_ERRORS])
+        more = len(errors) - _MAX_REPORTED_ERRORS
+        super().__init__(
+            f"{what} does not match its schema: {shown}" + (f" (and {more} more)" if more > 0 else "")
+        )
+        self.errors = errors
+
+
+@cache
+def _schema_text(name: str, version: int) -> str:
+    if name not in SCHEMA_NAMES:
+        raise ValueError(f"no schema is called {name!r}; pagefan has {', '.join(SCHEMA_NAMES)}")
+    resource = resources.files(__name__) / f"{name}-v{version}.json"
+    if not resource.is_file():
+        raise FormatVersionError(
+            f"pagefan has no {name} schema for format version {version!r}; "
+            f"this pagefan writes and reads version {FORMAT_VERSION}"
+        )
+    return resource.read_text(encoding="utf-8")
+
+
+def load_schema(name: str, version: int = FORMAT_VERSION) -> dict[str, Any]:
+    """Return one shipped schema as a fresh dict.
+
+    Args:
+        name: ``"document"`` or ``"page-result"``.
+        version: The format version (default: the one this pagefan writes).
+
+    Returns:
+        The JSON Schema (draft 2020-12).
+
+    Raises:
+        ValueError: No schema has that name.
+        FormatVersionError: No schema exists for that version.
+
+    """
+    schema: dict[str, Any] = json.loads(_schema_text(name, version))
+    return schema
+
+
+@cache
+def _validator(name: str) -> Any:
+    # Imported here, not at module level: the Lambda functions do not ship jsonschema.
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+    return Draft202012Validator(load_schema(name))
+
+
+def _path(error: Any) -> str:
+    return "/" + "/".join(str(part) for part in error.absolute_path)
+
+
+def _validate(data: Any, name: str, what: str) -> bool:
+    if not isinstance(data, Mapping):
+        raise SchemaViolation(what, [f"/: expected a JSON object, not {type(data).__name__}"])
+    version = data.get("format_version")
+    if type(version) is int and version > FORMAT_VERSION:
+        raise FormatVersionError(
+            f"{what} has format version {version}; this pagefan reads version {FORMAT_VERSION}. "
+            "A newer pagefan wrote it: read it with that version (its reader upgrades older "
+            "versions, never the other way round)"
+        )
+    check_format_version(data, what)
+    try:
+        import jsonschema  # type: ignore[import-untyped]  # noqa: F401  (is it there?)
+    except ImportError:
+        return False
+    validator = _validator(name)
+    errors = sorted(validator.iter_errors(data), key=lambda error: (_path(error), error.message))
+    if errors:
+        raise SchemaViolation(what, [f"{_path(error)}: {error.message}" for error in errors])
+    return True
+
+
+def validate_document(data: Any) -> bool:
+    """Check a decoded document.json against its format version and schema.
+
+    Args:
+        data: The decoded JSON.
+
+    Returns:
+        True when the schema was checked; False when ``jsonschema`` is not installed, in which
+        case only the format version was.
+
+    Raises:
+        FormatVersionError: The document has another format version (or none).
+        SchemaViolation: The document does not match the schema of its version.
+
+    """
+    return _validate(data, "document", "document.json")
+
+
+def validate_page_result(data: Any) -> bool:
+    """Check a decoded page result against its format version and schema.
+
+    Args:
+        data: The decoded JSON.
+
+    Returns:
+        True when the schema was checked; False when ``jsonschema`` is not installed.
+
+    Raises:
+        FormatVersionError: The page result has another format version (or none).
+        SchemaViolation: The page result does not match the schema of its version.
+
+    """
+    return _validate(data, "page-result", "page result")
+
+
+__all__ = [
+    "SCHEMA_NAMES",
+    "SchemaViolation",
+    "load_schema",
+    "validate_document",
+    "validate_page_result",
+]
