@@ -61,6 +61,16 @@ class ExporterSettings:
     max_svg_elements: int = _env("MAX_SVG_ELEMENTS")
 
 
+@dataclass(frozen=True)
+class FailureRecorderSettings:
+    """Settings of the FailureRecorder function."""
+
+    jobs_table: str = _env("JOBS_TABLE")
+    state_machine_arn: str = _env("STATE_MACHINE_ARN")
+    job_deadline_seconds: int = _env("JOB_DEADLINE_SECONDS")
+    job_ttl_days: int = _env("JOB_TTL_DAYS")
+
+
 SettingsT = TypeVar("SettingsT")
 
 

@@ -20,6 +20,17 @@ def page_key(job_id: str, page_number: int) -> str:
     return f"{PAGES_PREFIX}{job_id}/{page_number:05d}.pdf"
 
 
+def parse_page_key(key: str) -> tuple[str, int] | None:
+    """The (job id, page number) a page object's key names, or None for any other key."""
+    if not key.startswith(PAGES_PREFIX):
+        return None
+    job_id, _, name = key[len(PAGES_PREFIX) :].partition("/")
+    number, _, suffix = name.partition(".")
+    if not job_id or suffix != "pdf" or not number.isdigit():
+        return None
+    return job_id, int(number)
+
+
 def page_result_key(job_id: str, page_number: int) -> str:
     """Work bucket key of one page's analysis (a PageResult JSON)."""
     return f"{PAGE_RESULTS_PREFIX}{job_id}/{page_number:05d}.json"

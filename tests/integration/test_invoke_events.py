@@ -160,6 +160,27 @@ def test_page_worker_event_records_page_one(fresh: Invoker, load_event: LoadEven
     assert result.words == sample_words(SAMPLE_PAGES)[0]
 
 
+def test_failure_recorder_event_records_page_one_failed(fresh: Invoker, load_event: LoadEvent) -> None:
+    # GIVEN Lambda's on-failure record for page 1 (pagefan invoke splits the sample first)
+    event = load_event("failure_recorder")
+    job_id = load_event("combiner")["job_id"]
+
+    invocation = fresh.invoke("FailureRecorder", event)
+
+    # THEN the batch is processed whole and page 1 is failed with the error Lambda reported
+    assert invocation.result.ok, invocation.result.error_payload()
+    assert invocation.response == {"batchItemFailures": []}
+    jobs = JobStore(fresh.account.client("dynamodb"), fresh.account.deployment.outputs["JobsTableName"])
+    record = jobs.get_job(job_id)
+    assert record is not None and (record.pages_done, record.pages_failed) == (0, 1)
+    [page] = jobs.iter_pages(job_id)
+    assert (page.page_number, page.status) == (1, PageStatus.FAILED)
+    assert (
+        page.reason
+        == "The PageWorker failed 3 times: ResourceNotFoundException: Requested resource not found"
+    )
+
+
 # --- the state machine's functions, sharing one account --------------------------------------
 
 
@@ -278,7 +299,7 @@ def test_an_unknown_function_exits_2_naming_the_valid_ones() -> None:
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "Error: unknown function 'Splitterr'; template.yaml defines: "
-        "Combiner, PageWorker, PdfExporter, Splitter, SvgExporter"
+        "Combiner, FailureRecorder, PageWorker, PdfExporter, Splitter, SvgExporter"
     ]
 
 

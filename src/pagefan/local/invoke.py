@@ -189,15 +189,29 @@ def _s3_bucket_name(template: dict[str, Any], function: str, stack_name: str) ->
         "AWS::Partition": "aws",
     }
     events = resources[function].get("Properties", {}).get("Events", {})
-    for source in events.values():
-        if source.get("Type") == "S3":
-            bucket_ref = source["Properties"]["Bucket"]["Ref"]
-            name = resources[bucket_ref]["Properties"]["BucketName"]
-            text = name["Fn::Sub"] if isinstance(name, dict) else name
-            resolved = re.sub(r"\$\{([^}]+)\}", lambda m: pseudo.get(m.group(1), m.group(0)), str(text))
-            if "${" in resolved:
-                raise ValueError(f"the name of {bucket_ref} depends on more than the stack: {text}")
-            return resolved
+    bucket_refs = [
+        source["Properties"]["Bucket"]["Ref"] for source in events.values() if source.get("Type") == "S3"
+    ]
+    # A bucket's own NotificationConfiguration (the template wires S3 to its functions that way, so that the
+    # invoke permission can name the bucket).
+    bucket_refs += [
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::S3::Bucket"
+        and any(
+            config.get("Function") == {"Fn::GetAtt": [function, "Arn"]}
+            for config in resource.get("Properties", {})
+            .get("NotificationConfiguration", {})
+            .get("LambdaConfigurations", [])
+        )
+    ]
+    for bucket_ref in bucket_refs:
+        name = resources[bucket_ref]["Properties"]["BucketName"]
+        text = name["Fn::Sub"] if isinstance(name, dict) else name
+        resolved = re.sub(r"\$\{([^}]+)\}", lambda m: pseudo.get(m.group(1), m.group(0)), str(text))
+        if "${" in resolved:
+            raise ValueError(f"the name of {bucket_ref} depends on more than the stack: {text}")
+        return resolved
     raise ValueError(f"{function} has no S3 event source in the template")
 
 
@@ -211,6 +225,39 @@ def _state_machine_tasks(template: dict[str, Any]) -> set[str]:
             if isinstance(value, dict) and isinstance(value.get("Fn::GetAtt"), list):
                 tasks.add(value["Fn::GetAtt"][0])
     return tasks
+
+
+def _sqs_consumers(template: dict[str, Any]) -> dict[str, str]:
+    """Function logical id → logical id of the queue its SQS event reads."""
+    consumers = {}
+    for name, resource in template["Resources"].items():
+        for spec in resource.get("Properties", {}).get("Events", {}).values():
+            if spec.get("Type") == "SQS":
+                queue = spec["Properties"]["Queue"]
+                consumers[name] = queue["Fn::GetAtt"][0] if isinstance(queue, dict) else str(queue)
+    return consumers
+
+
+def sqs_event(queue_logical_id: str, stack_name: str, body: str) -> dict[str, Any]:
+    """An SQS event of one message, as Lambda's poller delivers it."""
+    return {
+        "Records": [
+            {
+                "messageId": "00000000-0000-0000-0000-000000000002",
+                "receiptHandle": "sample-receipt-handle",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": str(int(SAMPLE_EVENT_TIME.timestamp() * 1000)),
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{stack_name}-{queue_logical_id}",
+                "awsRegion": REGION,
+            }
+        ]
+    }
 
 
 def event_file_name(function: str) -> str:
@@ -250,8 +297,35 @@ def render_events(template_path: Path, *, stack_name: str = STACK_NAME) -> dict[
     }
     job_input = JobInput(job_id=job_id, pages_total=len(reader.pages), deadline=SAMPLE_DEADLINE).to_dict()
     tasks = _state_machine_tasks(template)
+    queue_consumers = _sqs_consumers(template)
     for function in template_functions(template):
         if function in events:
+            continue
+        if function in queue_consumers:
+            # What Lambda sends to the on-failure destination when page 1 failed every attempt.
+            failure = {
+                "version": "1.0",
+                "timestamp": SAMPLE_EVENT_TIME.isoformat(),
+                "requestContext": {
+                    "requestId": "00000000-0000-0000-0000-000000000001",
+                    "functionArn": (
+                        f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{stack_name}-{PAGE_WORKER}:$LATEST"
+                    ),
+                    "condition": "RetriesExhausted",
+                    "approximateInvokeCount": 3,
+                },
+                "requestPayload": events[PAGE_WORKER],
+                "responseContext": {
+                    "statusCode": 200,
+                    "executedVersion": "$LATEST",
+                    "functionError": "Unhandled",
+                },
+                "responsePayload": {
+                    "errorType": "ResourceNotFoundException",
+                    "errorMessage": "Requested resource not found",
+                },
+            }
+            events[function] = sqs_event(queue_consumers[function], stack_name, json.dumps(failure))
             continue
         if function not in tasks:
             raise ValueError(f"no sample event is known for {function}: teach render_events its event")
@@ -376,6 +450,22 @@ def _s3_records(event: Any) -> list[dict[str, Any]] | None:
     return records
 
 
+def _failure_records(event: Any) -> list[dict[str, Any]]:
+    """The Lambda on-failure records an SQS event carries (empty for any other event)."""
+    if not isinstance(event, dict):
+        return []
+    records = []
+    for record in event.get("Records", []):
+        if isinstance(record, dict) and record.get("eventSource") == "aws:sqs":
+            try:
+                body = json.loads(record.get("body", ""))
+            except ValueError:
+                continue
+            if isinstance(body, dict) and "requestPayload" in body:
+                records.append(body)
+    return records
+
+
 def _is_job_input(event: Any) -> bool:
     return (
         isinstance(event, dict)
@@ -452,6 +542,10 @@ class Invoker:
                     )
         elif _is_job_input(event):
             self._ensure_page_results(event["job_id"], event["pages_total"])
+        elif _failure_records(event):
+            # A failed invocation names the event that failed: prepare what that event needs.
+            for failure in _failure_records(event):
+                self.prepare(failure["requestPayload"])
         else:
             self.say("nothing to prepare: the event is neither an S3 event nor a JobInput")
 

@@ -54,6 +54,16 @@ class S3Subscription:
 
 
 @dataclass
+class QueueSubscription:
+    """An SQS event source mapping of the template: a queue polled for a function."""
+
+    queue_arn: str
+    function: str
+    batch_size: int = 10
+    report_batch_item_failures: bool = False
+
+
+@dataclass
 class Deployment:
     """What a deployed template consists of, by logical id and by physical name."""
 
@@ -61,6 +71,7 @@ class Deployment:
     region: str
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     subscriptions: list[S3Subscription] = field(default_factory=list)
+    queue_subscriptions: list[QueueSubscription] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     physical_ids: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
@@ -131,6 +142,7 @@ class StackDeployer:
             "AWS::Lambda::Function": self._function,
             "AWS::Lambda::EventInvokeConfig": self._event_invoke_config,
             "AWS::Lambda::Permission": self._permission,
+            "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
             "AWS::StepFunctions::StateMachine": self._state_machine,
         }
 
@@ -411,6 +423,22 @@ class StackDeployer:
             props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         )
         self._created(logical_id, f"{spec.name}:{props.get('Qualifier', '$LATEST')}")
+
+    def _event_source_mapping(self, logical_id: str, props: dict[str, Any]) -> None:
+        source = str(props["EventSourceArn"])
+        if not source.startswith("arn:aws:sqs:"):
+            self.deployment.not_emulated.append(f"{logical_id} (event source {source})")
+        else:
+            self.deployment.queue_subscriptions.append(
+                QueueSubscription(
+                    queue_arn=source,
+                    function=str(props["FunctionName"]),
+                    batch_size=int(props.get("BatchSize", 10)),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in props.get("FunctionResponseTypes", []),
+                )
+            )
+        self._created(logical_id, logical_id)
 
     def _permission(self, logical_id: str, props: dict[str, Any]) -> None:
         # Resource policies on functions are not evaluated locally; the routing is the template's.

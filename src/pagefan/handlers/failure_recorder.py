@@ -1,0 +1,47 @@
+"""FailureRecorder: the failed-invocations queue → failed pages and failed jobs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pagefan.aws.clients import dynamodb_client, sfn_client
+from pagefan.aws.jobs import JobStore
+from pagefan.config import FailureRecorderSettings, load_settings
+from pagefan.handlers.observability import count, logger, metrics, tracer
+from pagefan.stages.failures import record_failed_invocation
+
+SETTINGS = load_settings(FailureRecorderSettings)
+# Partial batch responses: a message that cannot be recorded now is retried alone, not the batch.
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _record(record: SQSRecord) -> None:
+    jobs = JobStore(dynamodb_client(), SETTINGS.jobs_table, ttl_days=SETTINGS.job_ttl_days)
+    for outcome in record_failed_invocation(
+        json.loads(record.body), jobs=jobs, sfn=sfn_client(), settings=SETTINGS
+    ):
+        logger.warning(
+            "failed invocation recorded",
+            extra={
+                "job_id": outcome.job_id,
+                "page": outcome.page_number,
+                "reason": outcome.reason,
+                "changed": outcome.changed,
+            },
+        )
+        if outcome.changed:
+            count("FailedInvocationsRecorded")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Record every failed invocation in the batch; report the ones that could not be recorded."""
+    return process_partial_response(event=event, record_handler=_record, processor=processor, context=context)
