@@ -38,6 +38,7 @@ lint: $(BIN)/.installed tools
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint
+	$(TOOLS)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
 build: tools
 	$(TOOLS)/bin/sam build
