@@ -186,6 +186,69 @@ class JobStore:
             raise
         return True
 
+    def forget_failed_page(self, job_id: str, page_number: int) -> bool:
+        """Remove a FAILED page item and its count, so the page can be processed again.
+
+        One transaction, conditional on the item still being FAILED: repeating it changes nothing.
+        """
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": self._key(job_id, page_sort_key(page_number)),
+                            "ConditionExpression": "#status = :failed",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": _serialize({":failed": PageStatus.FAILED}),
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": self._key(job_id, JOB_ITEM_SORT_KEY),
+                            "UpdateExpression": "ADD pages_failed :minus_one SET updated_at = :now",
+                            "ExpressionAttributeValues": _serialize({":minus_one": -1, ":now": utc_now()}),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def reopen_job(self, job_id: str, *, deadline: str) -> int | None:
+        """Set a FAILED job RUNNING again with a new deadline; return its retry number.
+
+        None when the job is not FAILED (already reopened by another retry, or never failed).
+        """
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=self._key(job_id, JOB_ITEM_SORT_KEY),
+                UpdateExpression="SET #status = :running, deadline = :deadline, updated_at = :now "
+                "REMOVE #error, first_failure, finished_at ADD retries :one",
+                ConditionExpression="#status = :failed",
+                ExpressionAttributeNames={"#status": "status", "#error": "error"},
+                ExpressionAttributeValues=_serialize(
+                    {
+                        ":running": JobStatus.RUNNING,
+                        ":failed": JobStatus.FAILED,
+                        ":deadline": deadline,
+                        ":now": utc_now(),
+                        ":one": 1,
+                    }
+                ),
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        return int(_deserialize(response["Attributes"])["retries"])
+
     def iter_pages(self, job_id: str) -> Iterator[PageRecord]:
         """Every recorded page of a job, in page order."""
         paginator = self._client.get_paginator("query")

@@ -218,6 +218,20 @@ class FunctionEnvironments:
         """Add variables to environments created from now on (credentials, for instance)."""
         self._env.update(values)
 
+    def update_configuration(self, **environment: str) -> None:
+        """Change environment variables as a function configuration update does.
+
+        Lambda runs later invocations in new environments; so do these: idle ones are retired.
+        """
+        with self._lock:
+            self.spec.environment.update(environment)
+            self._env.update(environment)
+            retired, self._idle = self._idle, []
+            for environment_process in retired:
+                self._all.remove(environment_process)
+        for environment_process in retired:
+            environment_process.stop()
+
     def _acquire(self) -> _Environment:
         with self._lock:
             if self._closed:
