@@ -86,15 +86,21 @@ def pipeline(
     function_overrides: dict[str, dict[str, Any]] | None = None,
     faults: FaultPlan | None = None,
     workers: int = 2,
+    template: Path = TEMPLATE,
+    enforce_iam: bool = False,
 ) -> Iterator[Pipeline]:
-    """Deploy template.yaml into a fresh emulated account, with an observer on the job event bus."""
+    """Deploy template.yaml into a fresh emulated account, with an observer on the job event bus.
+
+    With ``enforce_iam``, every handler runs as its own role under moto's IAM enforcement.
+    """
     with EmulatedAccount(
-        TEMPLATE,
+        template,
         workers=workers,
         work_dir=work_dir,
         parameters=parameters,
         function_overrides=function_overrides,
         faults=faults,
+        enforce_iam=enforce_iam,
     ) as account:
         outputs = account.deployment.outputs
         sqs, events = account.client("sqs"), account.client("events")

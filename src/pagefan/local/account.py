@@ -29,6 +29,7 @@ import boto3
 
 from pagefan.local.environments import FunctionEnvironments, InvocationResult
 from pagefan.local.faults import FaultPlan, FaultSchedule
+from pagefan.local.iam import IamEnforcement
 from pagefan.local.stack import ACCOUNT_ID, Deployment, StackDeployer
 from pagefan.local.template import translate
 
@@ -75,6 +76,7 @@ class EmulatedAccount:
         function_overrides: dict[str, dict[str, Any]] | None = None,
         on_invocation: Callable[[InvocationResult], None] | None = None,
         deliver_events: bool = True,
+        enforce_iam: bool = False,
     ) -> None:
         self.template_path = template_path
         self.workers = workers or os.cpu_count() or 1
@@ -98,6 +100,10 @@ class EmulatedAccount:
         # the pipeline behind it.
         self.deliver_events = deliver_events
         self.held_events: list[tuple[str, dict[str, Any]]] = []
+        # With enforce_iam, every handler runs as its own role and moto checks each request against
+        # the caller's policies, so a permission missing from the template fails here as on AWS.
+        self.enforce_iam = enforce_iam
+        self.iam: IamEnforcement | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -141,6 +147,9 @@ class EmulatedAccount:
         translated = translate(self.template_path, self.parameters, region=REGION)
         deployer = StackDeployer(self.client, stack_name=self.stack_name, region=REGION)
         self.deployment = deployer.deploy(translated, self.parameters)
+        # The template as deployed and the values its intrinsics took: static checks of the roles
+        # (tests/security) resolve the same policies the account holds.
+        self.template, self.resolver = translated, deployer.resolver
         self._subscribe_notifications()
         base_env = {
             **CREDENTIALS,
@@ -168,6 +177,9 @@ class EmulatedAccount:
                 log_dir=self.work_dir / "logs",
                 on_result=self._record_invocation,
             )
+        if self.enforce_iam:
+            self.iam = IamEnforcement(region=REGION)
+            self.session = self.iam.enable(self.client, self.functions)
         self._publish_stack()
         self.timeline.add("deployed", resources=len(self.deployment.physical_ids))
         return self.deployment
@@ -178,6 +190,8 @@ class EmulatedAccount:
         self._async_pool.shutdown(wait=False, cancel_futures=True)
         for environments in self.functions.values():
             environments.close()
+        if self.iam is not None:
+            self.iam.disable()
         server = getattr(self, "_server", None)
         if server is not None:
             self._post("/moto-api/reset", b"")

@@ -80,6 +80,13 @@ def main() -> None:
     default=None,
     help="Give up following jobs after this many seconds [default: the job deadline + 2 min].",
 )
+@click.option(
+    "--enforce-iam/--no-enforce-iam",
+    default=True,
+    show_default=True,
+    help="Run every handler as its own role with IAM enforced, so a permission missing from the template "
+    "fails locally as on AWS.",
+)
 def run(
     files: list[Path],
     workers: int | None,
@@ -89,6 +96,7 @@ def run(
     stack: str | None,
     template: Path | None,
     timeout: float | None,
+    enforce_iam: bool,
 ) -> None:
     """Run FILES through the whole pipeline and write the outputs under --out.
 
@@ -111,7 +119,9 @@ def run(
                 dict[str, Any](),
             )
         else:
-            runs, stats = _run_locally(files, workers, out_root, plan, template, progress, timeout)
+            runs, stats = _run_locally(
+                files, workers, out_root, plan, template, progress, timeout, enforce_iam
+            )
     except KeyboardInterrupt:
         click.echo("Interrupted: emulated services stopped.", err=True)
         sys.exit(130)
@@ -133,6 +143,7 @@ def _run_locally(
     template: Path | None,
     progress: Any,
     timeout: float | None,
+    enforce_iam: bool = True,
 ) -> tuple[list[Any], dict[str, Any]]:
     from pagefan.local.account import EmulatedAccount
     from pagefan.local.jobs_client import JobsClient, StackOutputs
@@ -142,7 +153,9 @@ def _run_locally(
     out_root.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(prefix="pagefan-") as scratch,
-        EmulatedAccount(template, workers=workers, work_dir=Path(scratch), faults=plan) as account,
+        EmulatedAccount(
+            template, workers=workers, work_dir=Path(scratch), faults=plan, enforce_iam=enforce_iam
+        ) as account,
     ):
         outputs = StackOutputs.from_outputs(account.deployment.outputs)
         client = JobsClient(account.client("s3"), account.client("dynamodb"), outputs)
