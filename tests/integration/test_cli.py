@@ -47,6 +47,21 @@ def test_run_on_a_deployed_stack_uploads_follows_and_downloads(tmp_path: Path) -
             cwd=tmp_path,
             env=env,
         )
+        summary = json.loads(result.stdout.splitlines()[-1])
+        # and its status and a (pointless) retry are one command away
+        status = _pagefan(
+            "status", summary["job_id"], "--stack", stack.account.stack_name, "--json", cwd=tmp_path, env=env
+        )
+        retry = _pagefan(
+            "retry", summary["job_id"], "--stack", stack.account.stack_name, cwd=tmp_path, env=env
+        )
+        unknown = _pagefan(
+            "status", "no-such-job", "--stack", stack.account.stack_name, cwd=tmp_path, env=env
+        )
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["status"] == "COMPLETED"
+    assert retry.returncode == 0 and "COMPLETED: nothing to retry" in retry.stdout
+    assert unknown.returncode == 2 and "no job no-such-job" in unknown.stderr
     # THEN the job completes and its outputs are downloaded in the same layout as a local run
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.splitlines()[-1])
@@ -142,3 +157,36 @@ def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
     assert process.returncode == 130
     assert err.strip().splitlines()[-1] == "Interrupted: emulated services stopped."
     assert "Traceback" not in out + err
+
+
+def test_serve_keeps_an_account_that_other_commands_reach(tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [PAGEFAN, "serve", "--workers", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        exports = {}
+        for line in server.stdout:
+            for assignment in line.split()[1:] if line.strip().startswith("export") else []:
+                name, _, value = assignment.partition("=")
+                exports[name] = value
+            if line.strip().startswith("pagefan run"):
+                break
+        document = tmp_path / "served.pdf"
+        document.write_bytes(make_sample_pdf(2))
+        env = {**os.environ, **exports}
+        result = _pagefan(
+            "run", "--stack", "pagefan-local", str(document), "--json", "--out", "out", cwd=tmp_path, env=env
+        )
+        assert result.returncode == 0, result.stderr
+        job_id = json.loads(result.stdout.splitlines()[-1])["job_id"]
+        status = _pagefan("status", job_id, "--stack", "pagefan-local", cwd=tmp_path, env=env)
+        assert status.returncode == 0 and f"job {job_id}: COMPLETED" in status.stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
+    assert server.returncode == 0

@@ -30,7 +30,7 @@ import boto3
 from pagefan.local.environments import FunctionEnvironments, InvocationResult
 from pagefan.local.faults import FaultPlan, FaultSchedule
 from pagefan.local.iam import IamEnforcement
-from pagefan.local.stack import ACCOUNT_ID, Deployment, StackDeployer
+from pagefan.local.stack import ACCOUNT_ID, Deployment, QueueSubscription, StackDeployer
 from pagefan.local.template import translate
 
 REGION = "us-east-1"
@@ -181,6 +181,13 @@ class EmulatedAccount:
             self.iam = IamEnforcement(region=REGION)
             self.session = self.iam.enable(self.client, self.functions)
         self._publish_stack()
+        for subscription in self.deployment.queue_subscriptions:
+            threading.Thread(
+                target=self._poll_queue,
+                args=(subscription,),
+                name=f"poll-{subscription.function}",
+                daemon=True,
+            ).start()
         self.timeline.add("deployed", resources=len(self.deployment.physical_ids))
         return self.deployment
 
@@ -340,6 +347,76 @@ class EmulatedAccount:
             sqs = self.client("sqs")
             url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=ACCOUNT_ID)["QueueUrl"]
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+
+    def _poll_queue(self, subscription: QueueSubscription) -> None:
+        """Lambda's SQS poller: receive a batch, invoke, delete what the function processed."""
+        sqs = self.client("sqs")
+        name = subscription.queue_arn.rsplit(":", 1)[1]
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        environments = self.environments_for(subscription.function)
+        while not self._stopping.is_set():
+            try:
+                messages = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=min(subscription.batch_size, 10),
+                    WaitTimeSeconds=1,
+                    AttributeNames=["All"],
+                ).get("Messages", [])
+                if not messages:
+                    continue
+                with self._pending_changed:
+                    self._pending += 1
+                try:
+                    self._deliver_batch(sqs, url, subscription, environments, messages)
+                finally:
+                    with self._pending_changed:
+                        self._pending -= 1
+                        self._pending_changed.notify_all()
+            except Exception:
+                if self._stopping.is_set():
+                    return
+                logging.getLogger(__name__).exception("polling %s failed", name)
+                time.sleep(1)
+
+    def _deliver_batch(
+        self,
+        sqs: Any,
+        url: str,
+        subscription: QueueSubscription,
+        environments: FunctionEnvironments,
+        messages: list[dict[str, Any]],
+    ) -> None:
+        event = {
+            "Records": [
+                {
+                    "messageId": message["MessageId"],
+                    "receiptHandle": message["ReceiptHandle"],
+                    "body": message["Body"],
+                    "attributes": message.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": message["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": subscription.queue_arn,
+                    "awsRegion": REGION,
+                }
+                for message in messages
+            ]
+        }
+        result = environments.invoke(event)
+        self.timeline.add(
+            "queue-batch", function=environments.spec.logical_id, size=len(messages), ok=result.ok
+        )
+        if not result.ok:
+            return  # the messages become visible again after the queue's visibility timeout
+        failed: set[str] = set()
+        if subscription.report_batch_item_failures and isinstance(result.payload, dict):
+            failed = {item["itemIdentifier"] for item in result.payload.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
 
     def wait_until_idle(self, timeout: float = 60.0) -> bool:
         """Wait until no asynchronous invocation is queued or running."""

@@ -190,19 +190,31 @@ def _run_locally(
     return runs, stats
 
 
-def _run_on_stack(stack: str, files: list[Path], out_root: Path, progress: Any, timeout: float) -> list[Any]:
+def _stack_client(stack: str) -> Any:
+    """A JobsClient for a deployed stack, found by name with the ambient AWS credentials.
+
+    AWS_ENDPOINT_URL points it at another endpoint, such as the account `pagefan serve` runs.
+    """
     import boto3
 
     from pagefan.local.jobs_client import JobsClient, StackOutputs
-    from pagefan.local.runner import follow
 
     session = boto3.Session()
     try:
         description = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
+        names = StackOutputs.from_outputs(outputs)
     except Exception as error:
         raise click.UsageError(f"cannot read stack {stack}: {error}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
-    client = JobsClient(session.client("s3"), session.client("dynamodb"), StackOutputs.from_outputs(outputs))
+    return JobsClient(
+        session.client("s3"), session.client("dynamodb"), names, session.client("stepfunctions")
+    )
+
+
+def _run_on_stack(stack: str, files: list[Path], out_root: Path, progress: Any, timeout: float) -> list[Any]:
+    from pagefan.local.runner import follow
+
+    client = _stack_client(stack)
     uploads = [client.upload(path) for path in files]
     return follow(client, uploads, out_root=out_root, progress=progress, timeout=timeout)
 
@@ -305,3 +317,90 @@ def invoke(
     if not result.ok:
         click.echo(f"{result.error_type}: {result.error_message}", err=True)
         sys.exit(EXIT_FAILED_JOB)
+
+
+STACK_OPTION = click.option(
+    "--stack",
+    default="pagefan",
+    show_default=True,
+    metavar="NAME",
+    help="The stack the job ran on (with AWS_ENDPOINT_URL: the account `pagefan serve` runs).",
+)
+
+
+@main.command()
+@click.argument("job_id")
+@STACK_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+def status(job_id: str, stack: str, as_json: bool) -> None:
+    """Show a job's state, page counts, failed pages with their reasons, and timings."""
+    try:
+        report = _stack_client(stack).status(job_id)
+    except LookupError as missing:
+        raise click.UsageError(str(missing)) from None
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    click.echo(f"job {report['job_id']}: {report['status']} ({report['source']})")
+    click.echo(
+        f"pages: {report['pages_done']} done, {report['pages_failed']} failed, {report['pages_total']} in all"
+    )
+    if report["error"]:
+        click.echo(f"error ({report['error']['stage']}): {report['error']['reason']}")
+    for page in report["failed_pages"]:
+        click.echo(f"  page {page['page']}: {page['reason']}")
+    for name, key in sorted(report["outputs"].items()):
+        click.echo(f"output {name}: {key}")
+    timings = report["timings"]
+    click.echo(
+        f"created {timings['created_at']}, updated {timings['updated_at']}, deadline {timings['deadline']}"
+    )
+
+
+@main.command()
+@click.argument("job_id")
+@STACK_OPTION
+def retry(job_id: str, stack: str) -> None:
+    """Process a FAILED job's failed pages again and resume the job to its end.
+
+    Safe to run twice: a job that is no longer FAILED is left alone.
+    """
+    try:
+        outcome = _stack_client(stack).retry(job_id)
+    except LookupError as missing:
+        raise click.UsageError(str(missing)) from None
+    click.echo(f"job {job_id}: {outcome.message}")
+
+
+@main.command()
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Parallel page workers [default: cores]."
+)
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@click.option("--stack-name", default="pagefan-local", show_default=True, help="Name of the emulated stack.")
+def serve(workers: int | None, template: Path | None, stack_name: str) -> None:
+    """Keep an emulated account with the stack deployed until Ctrl-C.
+
+    Point AWS_ENDPOINT_URL at it (the command prints how) and use `pagefan run/status/retry --stack`.
+    """
+    from pagefan.local.account import CREDENTIALS, REGION, EmulatedAccount
+
+    with (
+        tempfile.TemporaryDirectory(prefix="pagefan-") as scratch,
+        EmulatedAccount(
+            template or _default_template(), workers=workers, work_dir=Path(scratch), stack_name=stack_name
+        ) as account,
+    ):
+        click.echo(f"stack {stack_name} is deployed in an emulated account. In another shell:")
+        click.echo(f"  export AWS_ENDPOINT_URL={account.endpoint} AWS_DEFAULT_REGION={REGION}")
+        click.echo(
+            f"  export AWS_ACCESS_KEY_ID={CREDENTIALS['AWS_ACCESS_KEY_ID']} "
+            f"AWS_SECRET_ACCESS_KEY={CREDENTIALS['AWS_SECRET_ACCESS_KEY']}"
+        )
+        click.echo(f"  pagefan run --stack {stack_name} FILE.pdf; pagefan status --stack {stack_name} JOB_ID")
+        click.echo("Ctrl-C stops it.", err=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("Stopped.", err=True)
