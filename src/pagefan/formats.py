@@ -218,21 +218,23 @@ class JobInput:
     """Input of a DocumentJob execution (and of the Combiner and both exporters).
 
     Carries ids and counts only, never document content (Step Functions' 256 KB limit).
-    ``rejection`` is set when the Splitter refused the document: the execution then only
-    marks the job FAILED with that reason.
+    ``rejection`` is set when the job must end without processing (the Splitter refused the
+    document, or its first execution was aborted): the execution then only marks the job FAILED
+    with that reason, at ``rejection_stage``.
     """
 
     job_id: str
     pages_total: int
     deadline: str
     rejection: str | None = None
+    rejection_stage: str = "split"
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form (``rejection`` omitted when unset, for the ASL's IsPresent)."""
+        """Plain JSON-ready form (the rejection fields omitted when unset, for the ASL's IsPresent)."""
         data = asdict(self)
         if self.rejection is None:
-            del data["rejection"]
+            del data["rejection"], data["rejection_stage"]
         return data
 
     @classmethod
@@ -244,6 +246,7 @@ class JobInput:
             pages_total=int(data["pages_total"]),
             deadline=str(data["deadline"]),
             rejection=data.get("rejection"),
+            rejection_stage=str(data.get("rejection_stage", "split")),
         )
 
 

@@ -7,6 +7,7 @@ changed after deployment (a wrong bucket name, too little memory). Nothing is mo
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pypdf
@@ -173,3 +174,27 @@ def test_a_file_that_is_not_a_pdf_fails_at_the_split_and_the_upload_is_untouched
         assert stack.read("RawBucketName", "scan.pdf") == png
         versions = stack.account.client("s3").list_object_versions(Bucket=stack.outputs["RawBucketName"])
         assert len(versions["Versions"]) == 1 and not versions.get("DeleteMarkers")
+
+
+def test_an_aborted_execution_ends_its_job_failed(tmp_path: Path) -> None:
+    # GIVEN a job whose execution is running
+    with pipeline(tmp_path, workers=1) as stack:
+        path = tmp_path / "long.pdf"
+        path.write_bytes(make_sample_pdf(30))
+        upload = stack.client.upload(path)
+        sfn = stack.account.client("stepfunctions")
+        arn = stack.outputs["DocumentJobArn"].replace(":stateMachine:", ":execution:") + f":{upload.job_id}"
+        for _ in range(200):
+            executions = sfn.list_executions(stateMachineArn=stack.outputs["DocumentJobArn"])["executions"]
+            if any(e["name"] == upload.job_id for e in executions):
+                break
+            time.sleep(0.05)
+        # WHEN someone stops it
+        sfn.stop_execution(executionArn=arn)
+        record = stack.client.wait(upload.job_id, timeout=60)
+
+        # THEN the job ends FAILED at the "execution" stage, with what to do, and its event
+        assert record is not None and record.status == JobStatus.FAILED
+        assert record.error is not None and record.error.stage == "execution"
+        assert record.error.reason.startswith(f"The job's execution {upload.job_id} ended ABORTED")
+        assert [e["detail"]["stage"] for e in stack.job_events(record.job_id)] == ["execution"]

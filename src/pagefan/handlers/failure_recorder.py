@@ -14,7 +14,7 @@ from pagefan.aws.clients import dynamodb_client, sfn_client
 from pagefan.aws.jobs import JobStore
 from pagefan.config import FailureRecorderSettings, load_settings
 from pagefan.handlers.observability import count, logger, metrics, tracer
-from pagefan.stages.failures import record_failed_invocation
+from pagefan.stages.failures import record_failure
 
 SETTINGS = load_settings(FailureRecorderSettings)
 # Partial batch responses: a message that cannot be recorded now is retried alone, not the batch.
@@ -23,9 +23,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def _record(record: SQSRecord) -> None:
     jobs = JobStore(dynamodb_client(), SETTINGS.jobs_table, ttl_days=SETTINGS.job_ttl_days)
-    for outcome in record_failed_invocation(
-        json.loads(record.body), jobs=jobs, sfn=sfn_client(), settings=SETTINGS
-    ):
+    for outcome in record_failure(json.loads(record.body), jobs=jobs, sfn=sfn_client(), settings=SETTINGS):
         logger.warning(
             "failed invocation recorded",
             extra={

@@ -136,7 +136,11 @@ class EmulatedAccount:
             "/moto-api/config", json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
         )
         moto_fixes.apply()
-        moto_hooks.install(on_s3_notification=self._deliver_async, on_lambda_invoke=self._invoke_sync)
+        moto_hooks.install(
+            on_s3_notification=self._deliver_async,
+            on_lambda_invoke=self._invoke_sync,
+            on_execution_stopped=self._report_stopped_execution,
+        )
 
         self.session = boto3.Session(
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -181,7 +185,8 @@ class EmulatedAccount:
             self.iam = IamEnforcement(region=REGION)
             self.session = self.iam.enable(self.client, self.functions)
         self._publish_stack()
-        for subscription in self.deployment.queue_subscriptions:
+        # Queue polling is asynchronous delivery too: held with the S3 events.
+        for subscription in self.deployment.queue_subscriptions if self.deliver_events else []:
             threading.Thread(
                 target=self._poll_queue,
                 args=(subscription,),
@@ -347,6 +352,33 @@ class EmulatedAccount:
             sqs = self.client("sqs")
             url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=ACCOUNT_ID)["QueueUrl"]
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+
+    def _report_stopped_execution(self, execution_arn: str) -> None:
+        # Off the server's request thread: the event is published through the server itself.
+        self._async_pool.submit(self._publish_execution_status, execution_arn)
+
+    def _publish_execution_status(self, execution_arn: str) -> None:
+        """Publish what AWS publishes when an execution ends: its status change on the default bus."""
+        execution = self.client("stepfunctions").describe_execution(executionArn=execution_arn)
+        detail = {
+            "executionArn": execution_arn,
+            "stateMachineArn": execution["stateMachineArn"],
+            "name": execution["name"],
+            "status": execution["status"],
+            "startDate": int(execution["startDate"].timestamp() * 1000),
+            "stopDate": int(execution.get("stopDate", execution["startDate"]).timestamp() * 1000),
+        }
+        self.client("events").put_events(
+            Entries=[
+                {
+                    "Source": "aws.states",
+                    "DetailType": "Step Functions Execution Status Change",
+                    "Detail": json.dumps(detail),
+                    "Resources": [execution_arn],
+                }
+            ]
+        )
+        self.timeline.add("execution-ended", name=execution["name"], status=execution["status"])
 
     def _poll_queue(self, subscription: QueueSubscription) -> None:
         """Lambda's SQS poller: receive a batch, invoke, delete what the function processed."""

@@ -11,6 +11,9 @@ exactly those two points:
   for both ``lambda:invoke`` and plain function ARNs; the runtime runs the handler and returns
   Lambda's response shape, ``FunctionError`` included, so Retry and Catch see the real error.
 
+* ``StepFunctionResponse.stop_execution``: AWS reports an aborted execution on the default event
+  bus ("Step Functions Execution Status Change"); moto does not, so the runtime publishes it.
+
 It also makes the S3 event body match AWS's (keys keep ``/``, versionId and sequencer present)
 and drops the second ObjectCreated event moto emits for a completed multipart upload.
 """
@@ -32,17 +35,31 @@ _callbacks: dict[str, Any] = {}
 _installed = False
 
 
-def install(*, on_s3_notification: AsyncInvoke, on_lambda_invoke: SyncInvoke) -> None:
-    """Route moto's S3 notifications and Step Functions Lambda calls to the given callbacks."""
+def install(
+    *,
+    on_s3_notification: AsyncInvoke,
+    on_lambda_invoke: SyncInvoke,
+    on_execution_stopped: Callable[[str], None],
+) -> None:
+    """Route moto's S3 notifications, Step Functions Lambda calls and stopped executions to callbacks."""
     global _installed
     _callbacks["s3"] = on_s3_notification
     _callbacks["lambda"] = on_lambda_invoke
+    _callbacks["stopped"] = on_execution_stopped
     if _installed:
         return
     _installed = True
 
     import moto.s3.notifications as notifications
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original_stop = StepFunctionResponse.stop_execution
+
+    def stop_execution_and_report(self: Any) -> Any:
+        result = original_stop(self)
+        _callbacks["stopped"](self._get_param("executionArn"))
+        return result
 
     original_event = notifications._get_s3_event
     original_send = notifications.send_event
@@ -89,3 +106,4 @@ def install(*, on_s3_notification: AsyncInvoke, on_lambda_invoke: SyncInvoke) ->
     notifications.send_event = send_event_once
     notifications._invoke_awslambda = invoke_async
     lambda_eval_utils._invoke_lambda_function = invoke_sync
+    StepFunctionResponse.stop_execution = stop_execution_and_report

@@ -1,4 +1,7 @@
-"""Turning asynchronous invocations that Lambda gave up on into job outcomes.
+"""Turning failures nobody else can report into job outcomes.
+
+Two kinds of message reach the failed-invocations queue: Lambda's on-failure records, and
+"Step Functions Execution Status Change" events for executions that were aborted or timed out.
 
 Lambda sends an invocation that failed all its attempts to the on-failure destination, with the
 original event and the last error. A page the PageWorker could not process is recorded FAILED
@@ -9,6 +12,7 @@ the job FAILED with that reason and publishes the event, as for any rejected doc
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -85,3 +89,48 @@ def record_failed_invocation(
         changed = start_job_execution(sfn, settings.state_machine_arn, job)
         outcomes.append(RecordedFailure(job_id, None, reason, changed))
     return outcomes
+
+
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
+RETRY_SUFFIX = "-retry-"
+
+
+def record_ended_execution(
+    event: Mapping[str, Any], *, jobs: JobStore, sfn: SFNClient, settings: FailureRecorderSettings
+) -> list[RecordedFailure]:
+    """End the job of an execution that was aborted or timed out before it could end the job itself.
+
+    The job is ended by a new execution (named after the one that stopped) that carries the reason
+    as its rejection, so the state machine stays the one place that marks jobs FAILED and
+    publishes their events. A job that already ended is left alone.
+    """
+    detail = event.get("detail", {})
+    name, status = str(detail.get("name", "")), str(detail.get("status", ""))
+    job_id = name.split(RETRY_SUFFIX, 1)[0]
+    record = jobs.get_job(job_id)
+    if record is None or record.terminal:
+        return []
+    reason = (
+        f"The job's execution {name} ended {status} before the job did. "
+        "Run `pagefan retry` on the job to process what is missing."
+    )
+    job = JobInput(
+        job_id=job_id,
+        pages_total=record.pages_total,
+        deadline=record.deadline or deadline_after(settings.job_deadline_seconds),
+        rejection=reason,
+        rejection_stage="execution",
+    )
+    sfn.start_execution(
+        stateMachineArn=settings.state_machine_arn, name=f"{name}-ended", input=json.dumps(job.to_dict())
+    )
+    return [RecordedFailure(job_id, None, reason, True)]
+
+
+def record_failure(
+    message: Mapping[str, Any], *, jobs: JobStore, sfn: SFNClient, settings: FailureRecorderSettings
+) -> list[RecordedFailure]:
+    """Reflect one message of the failed-invocations queue in the jobs table, whichever kind it is."""
+    if message.get("detail-type") == EXECUTION_STATUS_CHANGE:
+        return record_ended_execution(message, jobs=jobs, sfn=sfn, settings=settings)
+    return record_failed_invocation(message, jobs=jobs, sfn=sfn, settings=settings)
