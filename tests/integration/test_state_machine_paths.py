@@ -7,6 +7,7 @@ changed after deployment (a wrong bucket name, too little memory). Nothing is mo
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -52,6 +53,18 @@ def test_a_document_completes_with_every_output_and_an_event(tmp_path: Path) -> 
         assert len(rebuilt.pages) == 6
         text = stack.read("ResultsBucketName", record.outputs["document_text"]).decode()
         assert text.count("\f") == 5
+        # and every structured log line of the Splitter and the workers names the job (and the page)
+        for function in ("Splitter", "PageWorker"):
+            lines = [
+                json.loads(line)
+                for log in (stack.account.work_dir / "logs").glob(f"{function}-*.log")
+                for line in log.read_text().splitlines()
+                if line.startswith("{") and '"level"' in line
+            ]
+            assert lines, f"{function} logged nothing"
+            assert all(line.get("job_id") == record.job_id for line in lines), function
+            if function == "PageWorker":
+                assert all("page" in line for line in lines)
         # and one JobCompleted event says so
         events = stack.job_events(record.job_id)
         assert [(e["detail-type"], e["detail"]["status"]) for e in events] == [("JobCompleted", "COMPLETED")]

@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pagefan import layout
 from pagefan.aws.clients import dynamodb_client, s3_client
 from pagefan.aws.jobs import JobStore
 from pagefan.config import PageWorkerSettings, load_settings
@@ -27,14 +28,19 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     jobs = JobStore(dynamodb_client(), SETTINGS.jobs_table, ttl_days=SETTINGS.job_ttl_days)
     pages = []
     for record in event.records:
+        key = record.s3.get_object.key
+        page = layout.parse_page_key(key)
+        if page is not None:  # tagged before the work, so every line carries the job and page
+            tag_job(*page)
         outcome = process_page(
             s3=s3_client(),
             jobs=jobs,
             settings=SETTINGS,
             bucket=record.s3.bucket.name,
-            key=record.s3.get_object.key,
+            key=key,
         )
-        tag_job(outcome.job_id, outcome.page_number)
+        if page is None:
+            tag_job(outcome.job_id, outcome.page_number)
         if not outcome.counted:
             logger.info("page already recorded by an earlier delivery")
         elif outcome.status == PageStatus.DONE:

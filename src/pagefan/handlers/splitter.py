@@ -12,6 +12,7 @@ from pagefan.aws.jobs import JobStore
 from pagefan.config import SplitterSettings, load_settings
 from pagefan.formats import SourceRef
 from pagefan.handlers.observability import count, logger, metrics, tag_job, tracer
+from pagefan.job_ids import derive_job_id
 from pagefan.stages.splitting import split_upload
 
 SETTINGS = load_settings(SplitterSettings)
@@ -30,8 +31,9 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
         source = SourceRef(
             bucket=record.s3.bucket.name, key=obj.key, version_id=obj.version_id, etag=obj.etag, size=obj.size
         )
+        # Tagged before the work, so every line the split logs carries the job id.
+        tag_job(derive_job_id(source.bucket, source.key, source.version_id, source.etag))
         outcome = split_upload(s3=s3_client(), sfn=sfn_client(), jobs=jobs, settings=SETTINGS, source=source)
-        tag_job(outcome.job_id)
         if outcome.duplicate:
             logger.info("duplicate upload event: job already split", extra={"key": source.key})
         elif outcome.rejection:
