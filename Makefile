@@ -32,6 +32,10 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/pytest
 
+# Measures and writes benchmarks/results.json and benchmarks/RESULTS.md (~6 min on 2 cores); not a test.
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench.py
+
 lint: $(BIN)/.installed tools
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks

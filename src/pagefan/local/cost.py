@@ -1,0 +1,321 @@
+"""What one job costs on AWS: measured Lambda durations and the template's memory sizes, priced.
+
+A pure model, no AWS call: ``job_cost(usage, prices)`` turns a job's usage (per-function invocations,
+billed milliseconds and MemorySize; S3, DynamoDB, Step Functions, EventBridge and SQS request counts)
+into dollars, item by item. ``pipeline_requests`` gives the request counts pagefan's code makes for a
+job of N pages (read from the stages, listed in its docstring) and ``state_transitions`` walks the
+state machine's ASL along the successful path. Prices live in one dated file
+(``benchmarks/prices.json``); they are public list prices and must be re-checked before relying on them.
+Free tiers, storage, data transfer and CloudWatch Logs are not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PRICE_KEYS = (
+    "lambda_arm64_gb_second",
+    "lambda_request",
+    "s3_put_request",
+    "s3_get_request",
+    "sfn_standard_transition",
+    "dynamodb_write_request_unit",
+    "dynamodb_read_request_unit",
+    "eventbridge_event",
+    "sqs_request",
+)
+
+
+@dataclass(frozen=True)
+class Prices:
+    """US dollars per unit (one GB-second, one request, one transition, one request unit)."""
+
+    as_of: str
+    region: str
+    unit_usd: Mapping[str, float]
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Prices:
+        """Read prices.json's shape: ``{"as_of", "region", "sources", "usd": {key: price}}``."""
+        usd = {key: float(value) for key, value in data["usd"].items()}
+        missing = [key for key in PRICE_KEYS if key not in usd]
+        if missing:
+            raise ValueError(f"prices lack {', '.join(missing)}")
+        return cls(
+            as_of=str(data["as_of"]),
+            region=str(data["region"]),
+            unit_usd=usd,
+            sources=tuple(str(s) for s in data.get("sources", ())),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Prices:
+        """Read a prices file (benchmarks/prices.json)."""
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def default_prices_path() -> Path:
+    """benchmarks/prices.json of the project this package is installed from."""
+    return Path(__file__).resolve().parents[3] / "benchmarks" / "prices.json"
+
+
+@dataclass(frozen=True)
+class FunctionUsage:
+    """One function's share of a job: invocations, billed milliseconds, MemorySize."""
+
+    invocations: int
+    billed_ms: float
+    memory_mb: int
+
+    @classmethod
+    def from_durations(cls, durations_ms: Iterable[float], memory_mb: int) -> FunctionUsage:
+        """Lambda bills each invocation's duration rounded up to the next millisecond."""
+        durations = list(durations_ms)
+        return cls(len(durations), float(sum(math.ceil(d) for d in durations)), memory_mb)
+
+    @property
+    def gb_seconds(self) -> float:
+        """Billed milliseconds times MemorySize, in GB-seconds."""
+        return self.billed_ms / 1000 * self.memory_mb / 1024
+
+
+@dataclass(frozen=True)
+class JobUsage:
+    """Everything a job is billed for in this model."""
+
+    pages: int
+    functions: Mapping[str, FunctionUsage]
+    s3_puts: int = 0
+    s3_gets: int = 0
+    state_transitions: int = 0
+    dynamodb_write_units: int = 0
+    dynamodb_read_units: int = 0
+    eventbridge_events: int = 0
+    sqs_requests: int = 0
+
+
+@dataclass(frozen=True)
+class CostItem:
+    """One line of a bill: what, how much of it, its unit and its price."""
+
+    what: str
+    quantity: float
+    unit: str
+    usd: float
+
+
+@dataclass(frozen=True)
+class JobCost:
+    """A job's bill, item by item."""
+
+    pages: int
+    items: tuple[CostItem, ...]
+    prices_as_of: str
+    region: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def total_usd(self) -> float:
+        """The sum of the items."""
+        return sum(item.usd for item in self.items)
+
+    @property
+    def per_1000_pages_usd(self) -> float:
+        """The total spread over the pages, for 1,000 of them."""
+        return self.total_usd / self.pages * 1000 if self.pages else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, rounded."""
+        return {
+            "pages": self.pages,
+            "total_usd": round(self.total_usd, 8),
+            "per_1000_pages_usd": round(self.per_1000_pages_usd, 6),
+            "items": [
+                {"what": i.what, "quantity": round(i.quantity, 3), "unit": i.unit, "usd": round(i.usd, 8)}
+                for i in self.items
+            ],
+            "prices_as_of": self.prices_as_of,
+            "region": self.region,
+            "notes": list(self.notes),
+        }
+
+
+def job_cost(usage: JobUsage, prices: Prices) -> JobCost:
+    """Price a job's usage, one item per function (compute and requests) and per service."""
+    p = prices.unit_usd
+    items: list[CostItem] = []
+    for name, f in sorted(usage.functions.items()):
+        items.append(
+            CostItem(
+                f"Lambda {name} compute ({f.memory_mb} MB)",
+                f.gb_seconds,
+                "GB-s",
+                f.gb_seconds * p["lambda_arm64_gb_second"],
+            )
+        )
+        items.append(
+            CostItem(
+                f"Lambda {name} requests", f.invocations, "requests", f.invocations * p["lambda_request"]
+            )
+        )
+    for what, quantity, unit, key in (
+        ("S3 PUT requests", usage.s3_puts, "requests", "s3_put_request"),
+        ("S3 GET requests", usage.s3_gets, "requests", "s3_get_request"),
+        ("Step Functions transitions", usage.state_transitions, "transitions", "sfn_standard_transition"),
+        ("DynamoDB writes", usage.dynamodb_write_units, "WRU", "dynamodb_write_request_unit"),
+        ("DynamoDB reads", usage.dynamodb_read_units, "RRU", "dynamodb_read_request_unit"),
+        ("EventBridge events", usage.eventbridge_events, "events", "eventbridge_event"),
+        ("SQS requests", usage.sqs_requests, "requests", "sqs_request"),
+    ):
+        items.append(CostItem(what, quantity, unit, quantity * p[key]))
+    return JobCost(
+        pages=usage.pages,
+        items=tuple(items),
+        prices_as_of=prices.as_of,
+        region=prices.region,
+        notes=(
+            "List prices without free tiers; storage, data transfer and CloudWatch Logs not counted.",
+            "Request counts are pagefan's model of a successful job (pagefan.local.cost.pipeline_requests).",
+        ),
+    )
+
+
+def pipeline_requests(pages: int) -> dict[str, int]:
+    """Requests a successful job of ``pages`` pages makes, besides Lambda and Step Functions.
+
+    Read from the stages (one item per call; DynamoDB items are under 1 KB, transactions cost twice):
+
+    - upload: 1 S3 PUT (the user's upload into the raw bucket);
+    - Splitter: 1 GET (the upload), 1 PUT (document info) + 1 PUT per page; DynamoDB create_job
+      (1 WRU), get_job consistent (1 RRU), mark_running (1 WRU);
+    - PageWorker, per page: 1 GET, 1 PUT (result), one transaction of two items (4 WRU);
+    - Combiner: 1 GET (info) + 2 GETs per page (document.json and document.txt each read every
+      result), 2 PUTs;
+    - SvgExporter: 1 GET + 1 GET and 1 PUT per page;
+    - PdfExporter: 1 GET + 1 GET per page, 1 PUT (a multipart upload adds a few more);
+    - state machine: MarkCompleted (1 WRU), one EventBridge event; polls are priced in
+      ``state_transitions`` and ``poll_reads``.
+    """
+    return {
+        "s3_puts": 1 + (1 + pages) + pages + 2 + pages + 1,
+        "s3_gets": 1 + pages + (1 + 2 * pages) + (1 + pages) + (1 + pages),
+        "dynamodb_write_units": 1 + 1 + 4 * pages + 1,
+        "dynamodb_read_units": 1,
+        "eventbridge_events": 1,
+        "sqs_requests": 0,
+    }
+
+
+def _successors(state: Mapping[str, Any]) -> list[str]:
+    """Where a state can go next without an error (Next, Default, each Choice)."""
+    targets = [c["Next"] for c in state.get("Choices", []) if "Next" in c]
+    targets += [state[k] for k in ("Default", "Next") if k in state]
+    return targets
+
+
+def _reaches_success(states: Mapping[str, Any], start: str) -> bool:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if states[name]["Type"] == "Succeed":
+            return True
+        todo.extend(_successors(states[name]))
+    return False
+
+
+def _path_transitions(machine: Mapping[str, Any], polls: int) -> int:
+    states = machine["States"]
+    name: str | None = machine["StartAt"]
+    entered: set[str] = set()
+    count = 0
+    loops = 0
+    while name is not None:
+        state = states[name]
+        count += 1
+        entered.add(name)
+        kind = state["Type"]
+        if kind == "Parallel":
+            count += sum(_path_transitions(branch, polls) for branch in state["Branches"])
+        if kind == "Choice":
+            default = state.get("Default")
+            if default in entered and loops < polls - 1:
+                loops += 1
+                name = default
+                continue
+            candidates = [c["Next"] for c in state.get("Choices", [])] + ([default] if default else [])
+            name = next(
+                (c for c in candidates if c not in entered and _reaches_success(states, c)),
+                None,
+            )
+            if name is None:
+                raise ValueError(f"no way to success from Choice state {state!r}")
+            continue
+        if kind in ("Succeed", "Fail") or state.get("End"):
+            break
+        name = state.get("Next")
+    return count
+
+
+def state_transitions(asl: Mapping[str, Any], *, polls: int) -> int:
+    """States entered by a successful execution whose polling loop runs ``polls`` times.
+
+    Walks from StartAt: a Choice takes its Default back into the loop while polls remain, then the
+    first choice from which a Succeed state is reachable; a Parallel state adds its branches'.
+    Retries are not counted.
+    """
+    if polls < 1:
+        raise ValueError("a job polls its progress at least once")
+    return _path_transitions(asl, polls)
+
+
+def polls_for(pages_seconds: float, poll_interval_s: int) -> int:
+    """Progress reads of a job whose pages take ``pages_seconds``: one at once, then every interval."""
+    return 1 + max(0, math.ceil(pages_seconds / poll_interval_s))
+
+
+def usage_from_run_summary(
+    summary: Mapping[str, Any], asl: Mapping[str, Any], *, poll_interval_s: int
+) -> JobUsage:
+    """A JobUsage from one ``pagefan run --json`` line (its ``functions`` stats and ``timings``).
+
+    Functions billed by their measured total milliseconds (``total_ms``, plus half a millisecond per
+    invocation for Lambda's rounding up) at their MemorySize. The polling loop is sized from the
+    measured time the pages took and the template's poll interval.
+    """
+    pages = int(summary["pages_total"])
+    functions = {
+        name: FunctionUsage(
+            int(f["invocations"]),
+            float(f["total_ms"]) + 0.5 * int(f["invocations"]),
+            int(f["memory_size_mb"]),
+        )
+        for name, f in summary.get("functions", {}).items()
+        if int(f["invocations"])
+    }
+    timings = summary.get("timings", {})
+    pages_seconds = float(timings.get("seconds_to_combining_and_exporting", 0.0)) - float(
+        timings.get("seconds_to_pages", 0.0)
+    )
+    polls = polls_for(max(pages_seconds, 0.0), poll_interval_s)
+    requests = pipeline_requests(pages)
+    return JobUsage(
+        pages=pages,
+        functions=functions,
+        state_transitions=state_transitions(asl, polls=polls),
+        s3_puts=requests["s3_puts"],
+        s3_gets=requests["s3_gets"],
+        dynamodb_write_units=requests["dynamodb_write_units"],
+        dynamodb_read_units=requests["dynamodb_read_units"] + polls,
+        eventbridge_events=requests["eventbridge_events"],
+        sqs_requests=requests["sqs_requests"],
+    )

@@ -1,0 +1,105 @@
+"""The cost model: pure arithmetic over usage and dated prices."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pagefan.local.cost import (
+    PRICE_KEYS,
+    FunctionUsage,
+    JobUsage,
+    Prices,
+    default_prices_path,
+    job_cost,
+    pipeline_requests,
+    polls_for,
+    state_transitions,
+    usage_from_run_summary,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL = json.loads((ROOT / "statemachine" / "document_job.asl.json").read_text())
+
+UNIT = Prices(as_of="2000-01-01", region="test", unit_usd=dict.fromkeys(PRICE_KEYS, 1.0))
+
+
+def test_the_prices_file_is_dated_and_complete() -> None:
+    prices = Prices.load(default_prices_path())
+    assert prices.as_of and prices.region == "us-east-1" and prices.sources
+    assert set(PRICE_KEYS) <= set(prices.unit_usd)
+
+
+def test_prices_without_a_key_are_refused() -> None:
+    with pytest.raises(ValueError, match="lambda_request"):
+        Prices.from_dict({"as_of": "x", "region": "r", "usd": {"lambda_arm64_gb_second": 1}})
+
+
+def test_lambda_bills_each_invocation_rounded_up_to_the_millisecond() -> None:
+    usage = FunctionUsage.from_durations([0.2, 1.0, 10.4], memory_mb=2048)
+    assert usage.invocations == 3
+    assert usage.billed_ms == 1 + 1 + 11
+    assert usage.gb_seconds == pytest.approx(13 / 1000 * 2)
+
+
+def test_every_item_is_quantity_times_its_unit_price() -> None:
+    usage = JobUsage(
+        pages=10,
+        functions={"PageWorker": FunctionUsage(10, 1000.0, 1024)},
+        s3_puts=3,
+        s3_gets=5,
+        state_transitions=7,
+        dynamodb_write_units=11,
+        dynamodb_read_units=13,
+        eventbridge_events=1,
+        sqs_requests=2,
+    )
+    prices = Prices(as_of="d", region="r", unit_usd={**dict.fromkeys(PRICE_KEYS, 0.0), "s3_put_request": 0.5})
+    cost = job_cost(usage, prices)
+    assert cost.total_usd == pytest.approx(1.5)
+    assert job_cost(usage, UNIT).total_usd == pytest.approx(1.0 + 10 + 3 + 5 + 7 + 11 + 13 + 1 + 2)
+    assert job_cost(usage, UNIT).per_1000_pages_usd == pytest.approx(53.0 / 10 * 1000)
+    assert {i["what"] for i in cost.to_dict()["items"]} >= {"Lambda PageWorker compute (1024 MB)"}
+
+
+def test_a_job_of_no_pages_has_no_per_page_cost() -> None:
+    assert job_cost(JobUsage(pages=0, functions={}), UNIT).per_1000_pages_usd == 0.0
+
+
+def test_requests_grow_with_pages_as_the_stages_make_them() -> None:
+    one, two = pipeline_requests(1), pipeline_requests(2)
+    assert two["s3_puts"] - one["s3_puts"] == 3  # page, result, SVG
+    assert two["s3_gets"] - one["s3_gets"] == 5  # worker, combiner twice, two exporters
+    assert two["dynamodb_write_units"] - one["dynamodb_write_units"] == 4  # a two-item transaction
+
+
+def test_transitions_follow_the_success_path_of_the_real_state_machine() -> None:
+    one = state_transitions(ASL, polls=1)
+    # Prepare, WasRejected, 4 loop states, Combine, Export + 2 branches, MarkCompleted, Publish, Succeed.
+    assert one == 2 + 4 + 1 + 3 + 3
+    assert state_transitions(ASL, polls=3) == one + 2 * 4
+    with pytest.raises(ValueError):
+        state_transitions(ASL, polls=0)
+
+
+def test_polls_count_the_first_read_and_one_per_interval() -> None:
+    assert polls_for(0.0, 5) == 1
+    assert polls_for(12.0, 5) == 4
+
+
+def test_a_run_summary_becomes_usage() -> None:
+    summary = {
+        "pages_total": 4,
+        "timings": {"seconds_to_pages": 1.0, "seconds_to_combining_and_exporting": 6.0},
+        "functions": {
+            "PageWorker": {"invocations": 4, "total_ms": 100.0, "memory_size_mb": 1024},
+            "FailureRecorder": {"invocations": 0, "total_ms": 0.0, "memory_size_mb": 256},
+        },
+    }
+    usage = usage_from_run_summary(summary, ASL, poll_interval_s=5)
+    assert set(usage.functions) == {"PageWorker"}
+    assert usage.functions["PageWorker"].billed_ms == 102.0
+    assert usage.state_transitions == state_transitions(ASL, polls=2)
+    assert usage.dynamodb_read_units == pipeline_requests(4)["dynamodb_read_units"] + 2
