@@ -17,6 +17,8 @@ from pagefan.local.cost import (
     pipeline_requests,
     polls_for,
     state_transitions,
+    template_inputs,
+    usage_from_run_summaries,
     usage_from_run_summary,
 )
 
@@ -103,3 +105,49 @@ def test_a_run_summary_becomes_usage() -> None:
     assert usage.functions["PageWorker"].billed_ms == 102.0
     assert usage.state_transitions == state_transitions(ASL, polls=2)
     assert usage.dynamodb_read_units == pipeline_requests(4)["dynamodb_read_units"] + 2
+
+
+def test_a_run_of_several_documents_counts_the_shared_function_stats_once() -> None:
+    functions = {"PageWorker": {"invocations": 6, "total_ms": 60.0, "memory_size_mb": 1024}}
+    lines = [
+        {"pages_total": 2, "timings": {}, "functions": functions},
+        {"pages_total": 4, "timings": {}, "functions": functions},
+    ]
+    usage = usage_from_run_summaries(lines, ASL, poll_interval_s=5)
+    assert usage.pages == 6
+    assert usage.functions["PageWorker"].invocations == 6
+    assert usage.s3_puts == pipeline_requests(2)["s3_puts"] + pipeline_requests(4)["s3_puts"]
+    assert usage.state_transitions == 2 * state_transitions(ASL, polls=1)
+    with pytest.raises(ValueError, match="function stats"):
+        usage_from_run_summaries([{"pages_total": 1, "functions": {}}], ASL, poll_interval_s=5)
+
+
+def test_the_template_names_the_state_machine_and_poll_interval() -> None:
+    from pagefan.local.template import load_template
+
+    asl, poll = template_inputs(load_template(ROOT / "template.yaml"), ROOT)
+    assert asl == ASL
+    assert poll == 5
+
+
+def test_pagefan_cost_prices_a_run_summary() -> None:
+    from click.testing import CliRunner
+
+    from pagefan.local.cli import main
+
+    line = {
+        "pages_total": 10,
+        "timings": {"seconds_to_pages": 1.0, "seconds_to_combining_and_exporting": 2.0},
+        "functions": {"PdfExporter": {"invocations": 1, "total_ms": 1000.0, "memory_size_mb": 2048}},
+    }
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        ["cost", "--json", "-", "--template", str(ROOT / "template.yaml")],
+        input=json.dumps(line) + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    bill = json.loads(result.output)
+    assert bill["pages"] == 10 and bill["total_usd"] > 0
+    empty = runner.invoke(main, ["cost", "-"], input='{"pages_total": 1, "functions": {}}\n')
+    assert empty.exit_code == 2

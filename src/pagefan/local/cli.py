@@ -404,3 +404,51 @@ def serve(workers: int | None, template: Path | None, stack_name: str) -> None:
                 time.sleep(3600)
         except KeyboardInterrupt:
             click.echo("Stopped.", err=True)
+
+
+@main.command()
+@click.argument("summary", type=click.File("r"), default="-")
+@click.option("--json", "as_json", is_flag=True, help="Print the itemised cost as one JSON object.")
+@click.option(
+    "--prices",
+    "prices_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Prices file [default: benchmarks/prices.json, dated; re-check its prices].",
+)
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+def cost(summary: Any, as_json: bool, prices_path: Path | None, template: Path | None) -> None:
+    """Price a local run on AWS: SUMMARY is the output of `pagefan run --json` (a file, or - for stdin).
+
+    Lambda is priced from each function's measured milliseconds at its MemorySize (arm64), with the
+    S3, DynamoDB, Step Functions and EventBridge requests pagefan makes for that many pages, e.g.
+    `pagefan run --json report.pdf | pagefan cost`. Runs on a stack carry no function durations.
+    """
+    from pagefan.local.cost import (
+        Prices,
+        default_prices_path,
+        job_cost,
+        template_inputs,
+        usage_from_run_summaries,
+    )
+    from pagefan.local.template import load_template
+
+    template = template or _default_template()
+    try:
+        lines = [json.loads(line) for line in summary if line.strip()]
+        asl, poll = template_inputs(load_template(template), template.parent)
+        usage = usage_from_run_summaries(lines, asl, poll_interval_s=poll)
+        prices = Prices.load(prices_path or default_prices_path())
+    except (ValueError, KeyError, OSError) as problem:
+        raise click.UsageError(f"cannot price this run: {problem}") from None
+    bill = job_cost(usage, prices)
+    if as_json:
+        click.echo(json.dumps(bill.to_dict()))
+        return
+    for item in bill.items:
+        if item.quantity:
+            click.echo(f"{item.what:<45} {item.quantity:>12,.3f} {item.unit:<12} ${item.usd:.6f}")
+    click.echo(
+        f"{'total':<45} {bill.pages:>12,} pages       ${bill.total_usd:.6f} "
+        f"(${bill.per_1000_pages_usd:.4f} per 1,000 pages; prices as of {bill.prices_as_of}, {bill.region})"
+    )

@@ -319,3 +319,46 @@ def usage_from_run_summary(
         eventbridge_events=requests["eventbridge_events"],
         sqs_requests=requests["sqs_requests"],
     )
+
+
+def usage_from_run_summaries(
+    summaries: Iterable[Mapping[str, Any]], asl: Mapping[str, Any], *, poll_interval_s: int
+) -> JobUsage:
+    """One JobUsage for a whole `pagefan run --json` (one line per document).
+
+    The ``functions`` stats of a local run are the account's, shared by every document of the run,
+    so they are counted once; pages, requests and transitions add up document by document.
+    """
+    lines = list(summaries)
+    if not lines:
+        raise ValueError("no run summary given")
+    if not lines[0].get("functions"):
+        raise ValueError("the summary has no function stats (only local runs measure them)")
+    per_document = [
+        usage_from_run_summary({**line, "functions": {}}, asl, poll_interval_s=poll_interval_s)
+        for line in lines
+    ]
+    functions = usage_from_run_summary(lines[0], asl, poll_interval_s=poll_interval_s).functions
+    return JobUsage(
+        pages=sum(u.pages for u in per_document),
+        functions=functions,
+        s3_puts=sum(u.s3_puts for u in per_document),
+        s3_gets=sum(u.s3_gets for u in per_document),
+        state_transitions=sum(u.state_transitions for u in per_document),
+        dynamodb_write_units=sum(u.dynamodb_write_units for u in per_document),
+        dynamodb_read_units=sum(u.dynamodb_read_units for u in per_document),
+        eventbridge_events=sum(u.eventbridge_events for u in per_document),
+        sqs_requests=sum(u.sqs_requests for u in per_document),
+    )
+
+
+def template_inputs(template: Mapping[str, Any], root: Path) -> tuple[dict[str, Any], int]:
+    """The state machine's ASL and the default poll interval, from a loaded SAM template."""
+    poll = int(template.get("Parameters", {}).get("PollIntervalSeconds", {}).get("Default", 5))
+    for resource in template["Resources"].values():
+        if resource.get("Type") == "AWS::Serverless::StateMachine":
+            uri = resource.get("Properties", {}).get("DefinitionUri")
+            if isinstance(uri, str):
+                asl: dict[str, Any] = json.loads((root / uri).read_text(encoding="utf-8"))
+                return asl, poll
+    raise ValueError("the template has no state machine with a local DefinitionUri")
