@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -9,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pypdf
 
 from pagefan.formats import JobRecord, PageRecord
 from pagefan.local.account import EmulatedAccount
@@ -63,6 +66,31 @@ class Pipeline:
     def read(self, output: str, key: str) -> bytes:
         """The body of one object in the bucket a stack output names."""
         return self.account.client("s3").get_object(Bucket=self.outputs[output], Key=key)["Body"].read()
+
+    def comparable_outputs(self, record: JobRecord) -> dict[str, Any]:
+        """Every output of a job, with what legitimately differs between two runs taken out.
+
+        The job id and the source's version id differ (each upload is a new object version, so a
+        new job), and cairo stamps the rebuilt PDF with its creation time: the PDF is compared page
+        by page.
+        """
+        document = json.loads(self.read("ResultsBucketName", record.outputs["document_json"]))
+        document.pop("job_id")
+        document["source"].pop("version_id")
+        svgs = [
+            self.read("ResultsBucketName", key)
+            for key in self.keys("ResultsBucketName", record.outputs["svg_prefix"])
+        ]
+        pdf = pypdf.PdfReader(io.BytesIO(self.read("ResultsBucketName", record.outputs["document_pdf"])))
+        return {
+            "document": document,
+            "text": self.read("ResultsBucketName", record.outputs["document_text"]),
+            "svgs": svgs,
+            "pdf_pages": [
+                (page.mediabox.width, page.mediabox.height, page.extract_text()) for page in pdf.pages
+            ],
+            "pdf_metadata": {k: v for k, v in (pdf.metadata or {}).items() if "Date" not in k},
+        }
 
     def pages(self, job_id: str) -> list[PageRecord]:
         """The job's page items in the jobs table."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pypdf
 
+from pagefan.local.account import EmulatedAccount
 from pagefan.local.samples import make_sample_pdf
 from tests.integration.pipeline import pipeline
 
@@ -23,18 +24,23 @@ def _pagefan(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpro
     )
 
 
+def _reaching(account: EmulatedAccount) -> dict[str, str]:
+    """The environment of a process that talks to ``account`` as to a deployed stack's account."""
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL": account.endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
 def test_run_on_a_deployed_stack_uploads_follows_and_downloads(tmp_path: Path) -> None:
     # GIVEN a stack deployed into an account that another process can reach (moto's server)
     document = tmp_path / "memo.pdf"
     document.write_bytes(make_sample_pdf(3))
     with pipeline(tmp_path / "account") as stack:
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": stack.account.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
+        env = _reaching(stack.account)
         # WHEN pagefan runs the document on it by stack name
         result = _pagefan(
             "run",
@@ -76,13 +82,7 @@ def test_run_of_an_unknown_stack_is_a_usage_error(tmp_path: Path) -> None:
     document = tmp_path / "memo.pdf"
     document.write_bytes(make_sample_pdf(1))
     with pipeline(tmp_path / "account") as stack:
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": stack.account.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
+        env = _reaching(stack.account)
         result = _pagefan("run", "--stack", "no-such-stack", str(document), cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert "cannot read stack no-such-stack" in result.stderr

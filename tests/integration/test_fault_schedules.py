@@ -6,7 +6,6 @@ twice, one execution, and a COMPLETED job's outputs equal those of a clean run o
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pagefan.formats import JobRecord, JobStatus
+from pagefan.formats import JobStatus
 from pagefan.local.faults import FaultPlan, FaultSchedule
 from pagefan.local.samples import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
@@ -30,26 +29,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         yield running
 
 
-def _outputs(stack: Pipeline, record: JobRecord) -> tuple[Any, bytes, list[bytes]]:
-    document = json.loads(stack.read("ResultsBucketName", record.outputs["document_json"]))
-    document.pop("job_id")
-    document["source"].pop("version_id")
-    svgs = [
-        stack.read("ResultsBucketName", key)
-        for key in stack.keys("ResultsBucketName", record.outputs["svg_prefix"])
-    ]
-    return document, stack.read("ResultsBucketName", record.outputs["document_text"]), svgs
+_clean: dict[tuple[int, int], dict[str, Any]] = {}
 
 
-_clean: dict[tuple[int, int], tuple[Any, bytes, list[bytes]]] = {}
-
-
-def _clean_outputs(stack: Pipeline, pages: int, seed: int, pdf: bytes) -> tuple[Any, bytes, list[bytes]]:
+def _clean_outputs(stack: Pipeline, pages: int, seed: int, pdf: bytes) -> dict[str, Any]:
     if (pages, seed) not in _clean:
         stack.account.schedule = FaultSchedule(FaultPlan())
         record = stack.run(pdf, f"doc-{pages}-{seed}.pdf")
         assert record.status == JobStatus.COMPLETED, record.error
-        _clean[(pages, seed)] = _outputs(stack, record)
+        _clean[(pages, seed)] = stack.comparable_outputs(record)
     return _clean[(pages, seed)]
 
 
@@ -84,7 +72,7 @@ def test_random_fault_schedules_count_every_page_once_and_end_every_job(
     assert [e["name"] for e in executions].count(record.job_id) == 1
     # Crashes hit first attempts only, so every schedule is recoverable: the job must complete.
     assert record.status == JobStatus.COMPLETED, record.error
-    assert _outputs(stack, record) == expected
+    assert stack.comparable_outputs(record) == expected
     RUNS.append(
         {
             "pages": pages,

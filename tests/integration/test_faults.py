@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 from typing import Any
 
-import pypdf
-
-from pagefan.formats import JobRecord, JobStatus
+from pagefan.formats import JobStatus
 from pagefan.local.faults import FaultPlan
 from pagefan.local.samples import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
@@ -17,34 +13,11 @@ from tests.integration.pipeline import Pipeline, pipeline
 DOCUMENT = make_sample_pdf(8)
 
 
-def _outputs(stack: Pipeline, record: JobRecord) -> dict[str, Any]:
-    """Every output of a job, with what legitimately differs between two runs taken out.
-
-    The job id and the source's version id differ (each upload is a new object version, so a new
-    job), and cairo stamps the rebuilt PDF with its creation time: the PDF is compared page by page.
-    """
-    document = json.loads(stack.read("ResultsBucketName", record.outputs["document_json"]))
-    document.pop("job_id")
-    document["source"].pop("version_id")
-    svgs = [
-        stack.read("ResultsBucketName", key)
-        for key in stack.keys("ResultsBucketName", record.outputs["svg_prefix"])
-    ]
-    pdf = pypdf.PdfReader(io.BytesIO(stack.read("ResultsBucketName", record.outputs["document_pdf"])))
-    return {
-        "document": document,
-        "text": stack.read("ResultsBucketName", record.outputs["document_text"]),
-        "svgs": svgs,
-        "pdf_pages": [(page.mediabox.width, page.mediabox.height, page.extract_text()) for page in pdf.pages],
-        "pdf_metadata": {k: v for k, v in (pdf.metadata or {}).items() if "Date" not in k},
-    }
-
-
 def test_outputs_under_duplicates_and_crashes_equal_a_clean_run(tmp_path: Path) -> None:
     with pipeline(tmp_path / "clean") as stack:
         clean = stack.run(DOCUMENT, "report.pdf")
         assert clean.status == JobStatus.COMPLETED
-        expected = _outputs(stack, clean)
+        expected = stack.comparable_outputs(clean)
 
     plan = FaultPlan(duplicate=0.5, crash=0.4, seed=7)
     with pipeline(tmp_path / "faulty", faults=plan) as stack:
@@ -65,7 +38,7 @@ def test_outputs_under_duplicates_and_crashes_equal_a_clean_run(tmp_path: Path) 
         assert sorted(page.page_number for page in pages) == list(range(1, 9))
         assert stack.failed_invocations() == []
         assert len(stack.job_events(record.job_id)) == 1
-        assert _outputs(stack, record) == expected
+        assert stack.comparable_outputs(record) == expected
 
 
 def _executions(stack: Pipeline) -> list[dict[str, Any]]:
