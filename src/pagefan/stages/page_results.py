@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from pagefan import layout
 from pagefan.aws.objects import read_object
 from pagefan.errors import PagefanError
@@ -29,9 +31,12 @@ def iter_page_results(s3: S3Client, work_bucket: str, job_id: str, pages_total: 
         key = layout.page_result_key(job_id, page_number)
         try:
             body = read_object(s3, work_bucket, key).body
-        except s3.exceptions.NoSuchKey as missing:
+        except ClientError as error:
+            # Without s3:ListBucket (the roles have none), S3 answers a missing key with 403, not 404.
+            if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "AccessDenied"):
+                raise
             raise MissingPageResult(
                 f"The result of page {page_number} ({key}) is missing from the work bucket; "
                 "it may have expired. Upload the document again."
-            ) from missing
+            ) from error
         yield PageResult.from_json(body)
