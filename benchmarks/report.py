@@ -14,29 +14,39 @@ HERE = Path(__file__).resolve().parent
 # Why a target is missed and what would close it, by target prefix.
 EXPLAIN = {
     "e2e_vs_bare_ratio": (
-        "`pagefan run` spends most of its wall time after the pages are done: the PdfExporter renders "
-        "every page through cairo sequentially in one invocation (see `pdf_ms_per_page`) and is the "
-        "critical path, the Splitter writes the pages one by one before any execution starts, and the "
-        "emulated account's start and stop cost seconds. Closing it: a Map state that fans PDF "
-        "rendering out over page ranges (e.g. 100 pages per item, each item a PdfExporter invocation "
-        "writing `pdf-parts/<job>/<first>-<last>.pdf`) followed by a merge step that concatenates the "
-        "parts and applies the outline and metadata (merging pre-rendered PDFs is ~1 ms/page, no cairo); "
-        "locally the Map's items run on `--workers` environments, so the PDF phase divides by the "
-        "cores. Rendering each page's SVG and PDF in the PageWorker (where the pages already run in "
-        "parallel) would remove the second pass over the page results entirely."
+        "The bare loop is itself dominated by PDF rendering (see `PDF ms/page`), and `pagefan run` adds "
+        "work the loop does not have while running nothing of the critical path in parallel: the "
+        "Splitter writes every page with one S3 PUT after another before any page can start "
+        "(`to pages s`), each PageWorker invocation pays an S3 GET and PUT and a DynamoDB transaction "
+        "through the emulated services (its ms per call against `worker ms/page`), the Combiner reads "
+        "every page result twice, and the PdfExporter renders every page through cairo sequentially in "
+        "one invocation, after the Combiner. What would close it, largest first: (1) a Map state that "
+        "fans PDF rendering out over page ranges (e.g. 100 pages per item, each item a PdfExporter "
+        "invocation writing `pdf-parts/<job>/<first>-<last>.pdf`), then a merge step that concatenates "
+        "the parts and applies outline and metadata (copying pre-rendered pages costs no cairo), with "
+        "the Map's items run on `--workers` environments locally; (2) the Splitter's page PUTs on a "
+        "small thread pool; (3) the Combiner writing document.json and document.txt in one pass; "
+        "(4) the exporters started beside the Combiner rather than after it (they read page results, "
+        "not the Combiner's output)."
     ),
     "SvgExporter": "The exporter streams one page at a time; memory that grows with pages is a leak to find.",
     "PdfExporter": (
-        "merge_pdf keeps the merged document's page objects until it writes; the Map-state fan-out "
-        "above bounds every invocation to its page range."
+        "merge_pdf keeps every merged page object until it writes the document; the Map-state fan-out "
+        "bounds each invocation to its page range."
     ),
     "every handler import": (
-        "The heaviest imports are listed per handler below: defer them into the code paths that use "
-        "them (cairo only in PdfExporter's export path, pypdf only where pages are parsed)."
+        "Own import time by package is listed per handler below. Every handler pays botocore/boto3 "
+        "(clients) and aws_lambda_powertools with aws_xray_sdk: powertools' Tracer imports the X-Ray "
+        "SDK even when tracing is disabled. Closing it: drop the powertools Tracer (the functions' "
+        "active tracing already records each invocation; keep X-Ray SDK patching out of the cold "
+        "path) or import it only when tracing is on, import the powertools data classes/batch "
+        "utilities only where they parse an event, and keep pypdf and cairo out of module level."
     ),
     "cost": (
-        "S3 PUT requests dominate (three per page: page, result, SVG). Fewer, larger objects (page "
-        "results batched per range, SVGs zipped or written per range) would cut them."
+        "S3 PUT requests dominate (three per page: page, result, SVG), then DynamoDB's two-item "
+        "transaction per page and PdfExporter's GB-seconds. Fewer, larger objects (page results "
+        "written per range, SVGs per range) would cut the PUTs; small documents also carry the "
+        "per-job state transitions."
     ),
 }
 
@@ -47,6 +57,28 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _growth(sizes: dict[str, Any]) -> list[str]:
+    """How each function's peak memory grows per 1,000 pages between the two largest sizes."""
+    ordered = sorted(sizes.values(), key=lambda e: e["pages"])
+    if len(ordered) < 2:
+        return []
+    small, large = ordered[-2], ordered[-1]
+    lines = []
+    for name, big in large["stage_peak_rss_mb"].items():
+        slope = (big["peak_rss_mb"] - small["stage_peak_rss_mb"][name]["peak_rss_mb"]) / (
+            large["pages"] - small["pages"]
+        )
+        if slope * 1000 >= 20:
+            at_5000 = big["peak_rss_mb"] + slope * (5000 - large["pages"])
+            lines.append(
+                f"- **{name}**'s peak memory grows with the page count: {slope * 1000:.0f} MB per "
+                "1,000 pages "
+                f"between {small['pages']} and {large['pages']} pages; at the template's default MaxPages "
+                f"(5,000) that extrapolates to about {at_5000:.0f} MB of its {big['memory_size_mb']} MB."
+            )
+    return [*lines, ""] if lines else []
+
+
 def render(results: dict[str, Any]) -> str:
     sizes = results["sizes"]
     machine = results["machine"]
@@ -54,7 +86,14 @@ def render(results: dict[str, Any]) -> str:
         "# pagefan benchmarks",
         "",
         f"Generated by `make bench` on {results['generated_at']} ({machine['cores']} cores, "
-        f"{machine['arch']}, Python {machine['python']}) in {results['bench_seconds']:.0f} s. "
+        f"{machine['arch']}, Python {machine['python']}) in {results['bench_seconds']:.0f} s, at commit "
+        f"`{results.get('git', {}).get('commit', '?')[:10]}`"
+        + (
+            f" with uncommitted changes in {', '.join(results['git']['dirty_files'])}"
+            if results.get("git", {}).get("dirty_files")
+            else ""
+        )
+        + ". "
         f"Prices as of {results['prices']} (`benchmarks/prices.json`, us-east-1 list prices: re-check them).",
         "",
         "## Per stage",
@@ -145,16 +184,22 @@ def render(results: dict[str, Any]) -> str:
             for e in sizes.values()
         ),
         "",
+        *_growth(sizes),
         "## Handler imports (fresh interpreter, median of 3)",
         "",
         _table(
-            ["module", "function", "import ms", "heaviest imports (cumulative ms, -X importtime)"],
+            [
+                "module",
+                "function",
+                "import ms",
+                "where the time goes (ms of own import time by package, -X importtime)",
+            ],
             [
                 [
                     module,
                     i["function"],
                     i["import_ms"],
-                    ", ".join(f"{n} {ms:.0f}" for n, ms in i["heaviest_ms"].items() if n != module),
+                    ", ".join(f"{n} {ms:.0f}" for n, ms in i["heaviest_ms"].items()),
                 ]
                 for module, i in results["import_ms"].items()
             ],
