@@ -10,6 +10,9 @@ if one stops applying).
    fractional seconds and offsets.
 3. A JSONPath with an index (``$.exported[0].svg_prefix``) yields a one-element list; AWS yields
    the value.
+4. DynamoDB writes are not isolated from each other: concurrent requests read and write an item
+   without a lock, so two transactions that ADD to one counter can lose an increment (or both
+   pass a condition only one should). DynamoDB applies them one after another.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ def apply() -> None:
     if _applied:
         return
     _applied = True
+
+    _serialise_dynamodb_writes()
 
     import importlib
     from pathlib import Path
@@ -98,3 +103,24 @@ def apply() -> None:
         ):
             module.extract_json = extract_json  # type: ignore[attr-defined]
     json_path.extract_json = extract_json
+
+
+def _serialise_dynamodb_writes() -> None:
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    # Re-entrant: a transaction calls the single-item writes.
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None:
+            continue
+
+        def serialised(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(*args, **kwargs)
+
+        functools.update_wrapper(serialised, original)
+        setattr(DynamoDBBackend, name, serialised)
