@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -28,8 +29,14 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     results = []
     for record in event.records:
         obj = record.s3.get_object
+        # S3 events carry the key URL-encoded ("naïve file.pdf" arrives as "na%C3%AFve+file.pdf"),
+        # and Powertools' S3Object.key returns it as it arrives.
         source = SourceRef(
-            bucket=record.s3.bucket.name, key=obj.key, version_id=obj.version_id, etag=obj.etag, size=obj.size
+            bucket=record.s3.bucket.name,
+            key=unquote_plus(obj.key),
+            version_id=obj.version_id,
+            etag=obj.etag,
+            size=obj.size,
         )
         # Tagged before the work, so every line the split logs carries the job id.
         tag_job(derive_job_id(source.bucket, source.key, source.version_id, source.etag))
