@@ -18,10 +18,17 @@ def test_one_page_recorded_from_many_threads_at_once_counts_once(tmp_path: Path)
             job_id = f"race-{attempt}"
             assert jobs.create_job(job_id, source, deadline="2099-01-01T00:00:00.000Z")
             # Each thread has its own client, as concurrent Lambda environments do.
-            stores = [JobStore(stack.account.client("dynamodb"), stack.outputs["JobsTableName"]) for _ in range(16)]
+            stores = [
+                JobStore(stack.account.client("dynamodb"), stack.outputs["JobsTableName"]) for _ in range(16)
+            ]
             with ThreadPoolExecutor(max_workers=16) as pool:
                 counted = list(
-                    pool.map(lambda store: store.record_page(job_id, 1, status=PageStatus.DONE, duration_ms=1), stores)
+                    pool.map(
+                        lambda store, job=job_id: store.record_page(
+                            job, 1, status=PageStatus.DONE, duration_ms=1
+                        ),
+                        stores,
+                    )
                 )
             record = jobs.get_job(job_id)
             assert record is not None
@@ -40,7 +47,9 @@ def test_many_pages_recorded_at_once_lose_no_count(tmp_path: Path) -> None:
         with ThreadPoolExecutor(max_workers=16) as pool:
             counted = list(
                 pool.map(
-                    lambda page: stores[page % 16].record_page("many", page, status=PageStatus.DONE, duration_ms=1),
+                    lambda page: stores[page % 16].record_page(
+                        "many", page, status=PageStatus.DONE, duration_ms=1
+                    ),
                     pages,
                 )
             )

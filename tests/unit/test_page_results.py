@@ -13,5 +13,6 @@ from pagefan.stages.page_results import MissingPageResult, iter_page_results
 def test_a_missing_page_result_names_the_page_and_what_to_do() -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="work")
-    with pytest.raises(MissingPageResult, match=r"The result of page 1 \(results/job/00001.json\) is missing"):
+    expected = r"The result of page 1 \(results/job/00001.json\) is missing"
+    with pytest.raises(MissingPageResult, match=expected):
         list(iter_page_results(s3, "work", "job", 2))
