@@ -1,0 +1,88 @@
+"""The PageWorker's time budget: SIGALRM stops a page that would parse for minutes.
+
+pypdf wraps much of its parsing in ``except Exception`` (to skip a damaged object and go on); the
+budget must stop such loops all the same. The run through the local runtime
+(test_hostile_runs.py) shows the same inside the PageWorker's environment process.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+
+from pagefan.domain.analysis import analyse_page
+from pagefan.errors import PageFailed
+from pagefan.stages.time_budget import REFIRE_SECONDS, time_budget
+from tests.hostile.generator import one_page, text_content
+
+
+def _busy() -> int:
+    return sum(range(1000))
+
+
+def test_the_budget_stops_a_loop_that_swallows_every_exception() -> None:
+    # The shape of pypdf's parsing loops: any Exception raised inside is caught and skipped.
+    started = time.monotonic()
+    with pytest.raises(PageFailed) as caught, time_budget(0.3, "Page 7"):
+        while True:
+            try:
+                _busy()
+            except Exception:  # swallowing everything is the point
+                continue
+    elapsed = time.monotonic() - started
+    assert caught.value.code == "time_budget"
+    assert str(caught.value) == "Page 7 took longer than its 0.3 s budget (PageTimeBudgetSeconds parameter)."
+    assert 0.3 <= elapsed < 0.3 + 2 * REFIRE_SECONDS + 0.5
+
+
+def test_the_budget_stops_pypdf_on_a_page_of_millions_of_operators() -> None:
+    # 3 million operators in a 26 KB file: pypdf would parse for minutes.
+    page = one_page(b"0 0 m\n" * 3_000_000 + text_content(b"never reached"))
+    started = time.monotonic()
+    with pytest.raises(PageFailed) as caught, time_budget(1, "Page 1"):
+        analyse_page(page, job_id="j", page_number=1, max_content_bytes=50 * 1024 * 1024)
+    assert caught.value.code == "time_budget"
+    assert 1 <= time.monotonic() - started < 2.5
+
+
+def test_a_block_within_its_budget_runs_untouched_and_leaves_no_alarm_behind() -> None:
+    def handler(signum: int, frame: object) -> None:
+        raise AssertionError("the previous handler must not run")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        with time_budget(5, "Page 1"):
+            result = _busy()
+        assert result == _busy()
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        assert signal.getsignal(signal.SIGALRM) is handler
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_error_of_the_block_itself_passes_through() -> None:
+    with pytest.raises(PageFailed) as caught, time_budget(5, "Page 1"):
+        raise PageFailed("damaged_page", "Page 1 has an empty or invalid page size.")
+    assert caught.value.code == "damaged_page"
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_outside_the_main_thread_the_block_runs_without_a_budget() -> None:
+    # Signals reach the main thread only; Lambda runs handlers there.
+    outcome: list[str] = []
+
+    def work() -> None:
+        try:
+            with time_budget(0.05, "Page 1"):
+                time.sleep(0.2)
+            outcome.append("finished")
+        except PageFailed:
+            outcome.append("stopped")
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=5)
+    assert outcome == ["finished"]
