@@ -32,7 +32,7 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/pytest
 
-# Measures and writes benchmarks/results.json and benchmarks/RESULTS.md (~6 min on 2 cores); not a test.
+# Measures and writes benchmarks/results.json and benchmarks/RESULTS.md (7 to 9 min on 2 cores); not a test.
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py
 

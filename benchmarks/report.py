@@ -240,7 +240,7 @@ def render(results: dict[str, Any]) -> str:
             if key:
                 out += [f"- **{t['target']}** missed: {EXPLAIN[key]}", ""]
     out += [
-        "Reproduce: `make bench` (about 6 minutes on 2 cores); `benchmarks/results.json` holds every figure.",
+        "Reproduce: `make bench` (7 to 9 minutes on 2 cores); `benchmarks/results.json` holds every figure.",
         "",
     ]
     return "\n".join(out)
