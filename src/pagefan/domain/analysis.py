@@ -16,7 +16,7 @@ from typing import Any
 
 from pypdf import PageObject, PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
 from pagefan.domain.parsing import PARSE_ERRORS, detail
 from pagefan.errors import PageFailed
@@ -32,7 +32,17 @@ MAX_FONT_NAME_CHARS = 128
 # input bytes it gives up instead of spending the page's time budget (default: 5 MB).
 MAX_ZLIB_REPAIR_BYTES = 1_000_000
 
+# Font names a page may select but not define (see _stand_in_fonts), at most.
+MAX_STAND_IN_FONTS = 256
+
 _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+# "/F9 12 Tf": a font selection in a content stream (a name, whitespace, a number, Tf). The
+# quantifiers are possessive: the scan is linear in the content, where plain ones would
+# backtrack quadratically on a long run of digits (hostile content; a regex ignores SIGALRM).
+_FONT_SELECTION = re.compile(
+    rb"/([^\s/\[\]()<>{}%]++)\s++[-+]?+(?:\d++\.?+\d*+|\.\d++)\s++Tf(?![^\s/\[\]()<>{}%])"
+)
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 # Subset fonts are named "ABCDEF+RealName" (PDF 32000-1, 9.6.4): six upper-case letters and '+'.
 _SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
 
@@ -354,9 +364,17 @@ def _too_large(
     )
 
 
-def _check_content_size(page: PageObject, forms: list[StreamObject], page_number: int, limit: int) -> None:
-    """Fail the page when its decompressed content streams (page and forms) exceed ``limit``."""
+def _check_content_size(
+    page: PageObject, forms: list[StreamObject], page_number: int, limit: int
+) -> list[StreamObject]:
+    """Fail the page when its decompressed content streams (page and forms) exceed ``limit``.
+
+    Returns:
+        The forms that could be decoded (pypdf keeps their data, and the page's, decoded).
+
+    """
     remaining = limit
+    decoded_forms: list[StreamObject] = []
     try:
         streams = list(_page_contents(page))
     except PARSE_ERRORS as exc:
@@ -378,6 +396,62 @@ def _check_content_size(page: PageObject, forms: list[StreamObject], page_number
             ) from exc
         if remaining < 0:
             raise _too_large(page_number, limit)
+        if is_form:
+            decoded_forms.append(stream)
+    return decoded_forms
+
+
+def _stand_in_font() -> DictionaryObject:
+    """Helvetica in WinAnsi: what viewers draw a missing font's text with."""
+    return DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+        }
+    )
+
+
+def _selected_fonts(streams: list[StreamObject]) -> set[str]:
+    """Names of the fonts the streams select with Tf (their decoded data is cached by pypdf)."""
+    names: set[str] = set()
+    for stream in streams:
+        for match in _FONT_SELECTION.finditer(stream.get_data()):
+            raw = _NAME_ESCAPE.sub(lambda escape: bytes([int(escape.group(1), 16)]), match.group(1))
+            try:
+                names.add("/" + raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                names.add("/" + raw.decode("latin-1"))
+            if len(names) >= MAX_STAND_IN_FONTS:
+                return names
+    return names
+
+
+def _stand_in_fonts(owner: DictionaryObject, streams: list[StreamObject]) -> None:
+    """Give every font the streams select but ``owner``'s resources lack a Helvetica stand-in.
+
+    A viewer draws text whose font is missing (not in the resources, a dangling reference, a
+    string where a font dictionary belongs) in a default font, and the text reads normally;
+    pypdf reads every character of it as U+FFFD. The stand-ins, added to this in-memory copy of
+    the page only, make the extracted text what a viewer shows. Fonts that are dictionaries,
+    however broken, are left to pypdf.
+    """
+    try:
+        resources = _resolve(owner.get("/Resources"))
+        if resources is None and not isinstance(owner, StreamObject):
+            resources = owner[NameObject("/Resources")] = DictionaryObject()
+        if not isinstance(resources, DictionaryObject):
+            return
+        fonts = _resolve(resources.get("/Font"))
+        if not isinstance(fonts, DictionaryObject):
+            fonts = resources[NameObject("/Font")] = DictionaryObject()
+        for name in {*(str(key) for key in fonts), *_selected_fonts(streams)}:
+            if not isinstance(_resolve(fonts.get(name)), DictionaryObject):
+                fonts[NameObject(name)] = _stand_in_font()
+    except PARSE_ERRORS:
+        # Text extraction copes (with U+FFFD) without the stand-ins.
+        return
 
 
 def _rotation(page: PageObject) -> int:
@@ -455,11 +529,21 @@ def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content
         forms, image_count = _xobjects(page.get("/Resources"))
     except PARSE_ERRORS:
         forms, image_count = [], 0
-    _check_content_size(page, forms, page_number, max_content_bytes)
+    decoded_forms = _check_content_size(page, forms, page_number, max_content_bytes)
+    # Only streams decoded (within the limit) above are scanned: pypdf keeps them decoded.
+    _stand_in_fonts(page, list(_page_contents(page)))
+    for form in decoded_forms:
+        _stand_in_fonts(form, [form])
 
     collector = _RunCollector(origin_x=left, origin_y=bottom)
     try:
         text = page.extract_text(visitor_text=collector)
+    except RecursionError as exc:
+        raise PageFailed(
+            "unreadable_text",
+            f"The text of page {page_number} cannot be extracted: its content nests arrays, "
+            "dictionaries or forms too deeply.",
+        ) from exc
     except LimitReachedError as exc:
         # Content streams passed the size check; this is another pypdf limit (parsing work,
         # font maps ...), which says the page is too complex rather than too long.

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 import zlib
 from typing import Any
 
@@ -257,6 +259,63 @@ def test_page_without_resources(pdfs: Any) -> None:
     assert (result.text, result.words, result.runs, result.image_count) == ("", [], [], 0)
 
 
+# --- missing fonts ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        pytest.param(b"", id="never declared"),
+        pytest.param(b"/F2 99 0 R", id="dangling reference"),
+        pytest.param(b"/F2 (not a font)", id="a string"),
+        pytest.param(b"/F2 null", id="null"),
+    ],
+)
+def test_text_in_a_missing_font_reads_as_viewers_show_it(pdfs: Any, declared: bytes) -> None:
+    # Viewers draw such text in a default font; pypdf alone would read it as U+FFFD.
+    content = b"BT /F2 12 Tf 72 700 Td (missing font) Tj ET BT /F1 12 Tf 72 680 Td (known) Tj ET"
+    data = pdfs.one_page(content).replace(
+        b"/Font << /F1 4 0 R >>", b"/Font << /F1 4 0 R " + declared + b" >>"
+    )
+    result = analyse(data)
+    assert result.words == ["missing", "font", "known"]
+    assert [run.font for run in result.runs] == ["Helvetica", "Helvetica"]
+
+
+def test_a_font_selected_through_an_escaped_name_gets_its_stand_in(pdfs: Any) -> None:
+    data = pdfs.one_page(b"BT /F#32 12 Tf 72 700 Td (escaped name) Tj ET")
+    assert analyse(data).words == ["escaped", "name"]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [b"/" + b"1" * 300_000, b"/F " + b"1" * 300_000 + b"x", b"/F 1 " * 100_000],
+    ids=["a name of digits", "a number without end", "selections without Tf"],
+)
+def test_looking_for_font_selections_takes_linear_time(pdfs: Any, hostile: bytes) -> None:
+    # A regular expression cannot be interrupted by the time budget: it must never backtrack.
+    # (pypdf may then refuse the page for its over-long tokens: that is not the point here.)
+    data = pdfs.one_page(
+        zlib.compress(hostile + b" BT /F1 12 Tf 72 700 Td (after) Tj ET"),
+        content_dict=b"/Filter /FlateDecode",
+    )
+    started = time.monotonic()
+    with contextlib.suppress(PageFailed):
+        analyse(data)
+    assert time.monotonic() - started < 5
+
+
+def test_a_form_s_missing_font_gets_a_stand_in_too(pdfs: Any) -> None:
+    form = pdfs.stream(
+        b"BT /G1 10 Tf 0 0 Td (in the form) Tj ET",
+        b"/Type /XObject /Subtype /Form /BBox [0 0 100 100] /Resources << /Font << /G1 99 0 R >> >>",
+    )
+    data = pdfs.one_page(
+        b"q 1 0 0 1 72 500 cm /Fm Do Q", resources=b"/XObject << /Fm 6 0 R >>", extra_objects=[form]
+    )
+    assert analyse(data).words == ["in", "the", "form"]
+
+
 # --- failures -----------------------------------------------------------------------------
 
 
@@ -296,6 +355,15 @@ def test_extraction_crash_is_unreadable_text(pdfs: Any, monkeypatch: Any) -> Non
     rejection = failure(pdfs.one_page(b"BT ET"))
     assert rejection.code == "unreadable_text"
     assert "page 7" in str(rejection)
+
+
+def test_content_nested_too_deeply_is_unreadable_text(pdfs: Any) -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000 + b" pop BT /F1 12 Tf 72 700 Td (after) Tj ET"
+    rejection = failure(pdfs.one_page(zlib.compress(nested), content_dict=b"/Filter /FlateDecode"))
+    assert (rejection.code, str(rejection)) == (
+        "unreadable_text",
+        "The text of page 7 cannot be extracted: its content nests arrays, dictionaries or forms too deeply.",
+    )
 
 
 @pytest.mark.parametrize("data", [b"", b"%PDF-1.7\nnothing here", b"\x89PNG\r\n\x1a\n"])
