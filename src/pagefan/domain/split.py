@@ -8,6 +8,7 @@ on; no parser exception escapes for a broken file.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
@@ -157,14 +158,11 @@ def open_document(data: bytes, *, max_bytes: int, max_pages: int) -> PdfReader:
     except PARSE_ERRORS as exc:
         raise _damaged(data, exc) from exc
     _unlock(reader)
-    pages = _count_pages(reader)
+    pages = _count_pages(reader, max_pages)
     if pages == 0:
         raise DocumentRejected("no_pages", "The PDF has no pages.")
     if pages > max_pages:
-        raise DocumentRejected(
-            "too_many_pages",
-            f"The PDF has {pages} pages; pagefan accepts documents of up to {max_pages} pages.",
-        )
+        raise _too_many_pages(pages, max_pages)
     return reader
 
 
@@ -189,20 +187,26 @@ def _unlock(reader: PdfReader) -> None:
         )
 
 
-def _count_pages(reader: PdfReader) -> int:
+def _count_pages(reader: PdfReader, max_pages: int) -> int:
     """Count pages by walking the page tree (never the /Count entry, which can lie)."""
     try:
         return len(reader.pages)
     except FileNotDecryptedError as exc:
         raise DocumentRejected("encrypted", "The PDF is protected by a password.") from exc
     except LimitReachedError as exc:
+        # pypdf stops listing pages at 100,000 tree entries and decompressing at 75 MB; our own
+        # walk (bounded by max_pages) tells a document that is merely too long from a hostile one.
+        if _walk_page_tree(reader, stop_after=max_pages).pages > max_pages:
+            raise _too_many_pages(f"more than {max_pages}", max_pages) from exc
         raise DocumentRejected(
-            "damaged", f"The PDF's page tree is too large or too deep to read ({detail(exc)})."
+            "damaged",
+            f"The PDF goes past one of pagefan's safety limits while its pages are listed ({detail(exc)}); "
+            "it may be a decompression bomb or a deliberately malformed file.",
         ) from exc
     except PdfReadError as exc:
         # pypdf has no dedicated exception type for a looped page tree, so confirm the loop
         # with our own walk rather than trusting the message text.
-        if _page_tree_has_loop(reader):
+        if _walk_page_tree(reader, stop_after=max_pages).looped:
             raise DocumentRejected(
                 "page_tree_loop",
                 "The PDF's page tree refers back to itself (cyclic page references), "
@@ -215,32 +219,53 @@ def _count_pages(reader: PdfReader) -> int:
         raise DocumentRejected("damaged", f"The PDF's pages cannot be read ({detail(exc)}).") from exc
 
 
-def _page_tree_has_loop(reader: PdfReader) -> bool:
-    """Walk /Pages depth-first and report whether a node is its own ancestor."""
+def _too_many_pages(count: int | str, max_pages: int) -> DocumentRejected:
+    return DocumentRejected(
+        "too_many_pages",
+        f"The PDF has {count} pages; pagefan accepts documents of up to {max_pages} pages.",
+    )
+
+
+@dataclass(frozen=True)
+class _PageTreeWalk:
+    """What a bounded walk of the page tree found: pages (leaves) counted, and a cycle."""
+
+    pages: int
+    looped: bool
+
+
+def _walk_page_tree(reader: PdfReader, *, stop_after: int) -> _PageTreeWalk:
+    """Walk /Pages depth-first; count its leaves, stopping past ``stop_after``; spot a cycle.
+
+    A node that is its own ancestor is a cycle. The walk is iterative with an explicit stack
+    (a hostile tree can be deeper than Python's stack) and visits at most a million nodes.
+    """
     try:
         catalog: Any = reader.trailer["/Root"].get_object()
         root = catalog["/Pages"]
     except PARSE_ERRORS:
-        return False
-    # Iterative walk with an explicit stack (a hostile tree can be deeper than Python's stack);
+        return _PageTreeWalk(pages=0, looped=False)
     # ``ancestors`` holds the object numbers on the current path.
     ancestors: set[tuple[int, int]] = set()
     stack: list[tuple[Any, Iterator[Any] | None]] = [(root, None)]
-    visited_nodes = 0
+    visited_nodes = leaves = 0
     while stack:
         node_ref, kids = stack[-1]
         if kids is None:
             key = (getattr(node_ref, "idnum", id(node_ref)), getattr(node_ref, "generation", 0))
             if key in ancestors:
-                return True
+                return _PageTreeWalk(pages=leaves, looped=True)
             visited_nodes += 1
-            if visited_nodes > 1_000_000:
-                return False
+            if visited_nodes > 1_000_000 or leaves > stop_after:
+                return _PageTreeWalk(pages=leaves, looped=False)
             try:
                 node = node_ref.get_object()
                 children = node.get("/Kids") if hasattr(node, "get") else None
-                kid_list = list(children.get_object()) if children is not None else []
+                kid_list = list(children.get_object()) if children is not None else None
             except PARSE_ERRORS:
+                kid_list = []
+            if kid_list is None:
+                leaves += 1
                 kid_list = []
             ancestors.add(key)
             stack[-1] = (node_ref, iter(kid_list))
@@ -251,7 +276,7 @@ def _page_tree_has_loop(reader: PdfReader) -> bool:
             ancestors.discard((getattr(node_ref, "idnum", id(node_ref)), getattr(node_ref, "generation", 0)))
         else:
             stack.append((child, None))
-    return False
+    return _PageTreeWalk(pages=leaves, looped=False)
 
 
 def _plain_text(value: Any, limit: int) -> str | None:

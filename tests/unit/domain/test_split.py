@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader, PdfWriter
+from tests.hostile.generator import object_stream_bomb, repeated_page_tree
 
 from pagefan.domain.split import (
     describe_content,
@@ -375,6 +376,30 @@ def test_links_to_other_pages_do_not_drag_them_along(pdfs: Any) -> None:
     first = next(split_pages(open_document(data, max_bytes=BIG, max_pages=BIG)))[1]
     assert b"second-page-secret" not in first
     assert PdfReader(BytesIO(first)).pages[0].extract_text() == "first"
+
+
+def test_a_page_tree_past_pypdfs_own_limit_is_too_many_pages() -> None:
+    # 200,000 entries in 1.2 MB: pypdf stops listing at 100,000; our own walk stops at the limit.
+    rejection = reject(repeated_page_tree(200_000), max_pages=5000)
+    assert (rejection.code, str(rejection)) == (
+        "too_many_pages",
+        "The PDF has more than 5000 pages; pagefan accepts documents of up to 5000 pages.",
+    )
+
+
+def test_a_page_tree_past_pypdfs_own_limit_but_within_ours_is_refused_as_past_a_safety_limit() -> None:
+    rejection = reject(repeated_page_tree(200_000), max_pages=BIG)
+    assert rejection.code == "damaged"
+    assert "safety limits while its pages are listed" in str(rejection)
+
+
+def test_a_bomb_in_an_object_stream_is_refused_as_past_a_safety_limit() -> None:
+    rejection = reject(object_stream_bomb())
+    assert rejection.code == "damaged"
+    assert str(rejection).startswith(
+        "The PDF goes past one of pagefan's safety limits while its pages are listed"
+    )
+    assert "decompression bomb" in str(rejection)
 
 
 def test_absurdly_deep_page_tree_is_damaged_not_a_crash(pdfs: Any) -> None:
