@@ -7,6 +7,7 @@ count, however long the document.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any, TextIO
@@ -16,6 +17,12 @@ from pagefan.formats import FORMAT_VERSION, DocumentInfo, PageResult
 # Page result fields that document.json leaves out of each page: they are the same for every
 # page and are said once at the top level.
 _DOCUMENT_LEVEL_FIELDS = ("job_id", "format_version")
+
+
+# Control characters a page's text may carry (a PDF can hold any). In document.txt a form feed
+# would split the page in two and a NUL makes tools take the file for binary, so each becomes a
+# space; tabs and line breaks stay. document.json keeps the text as it is (JSON escapes it).
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _dumps(value: Any) -> str:
@@ -96,6 +103,9 @@ def write_document_json(*, job_id: str, info: DocumentInfo, pages: Iterable[Page
 def write_document_text(pages: Iterable[PageResult], out: TextIO) -> None:
     """Write the pages' text in order, with a form feed between pages (none after the last).
 
+    Control characters in a page's text other than tab, line feed and carriage return (a form
+    feed among them) are written as spaces, so form feeds separate pages and nothing else.
+
     Args:
         pages: Page results in page order.
         out: A text stream; write it as UTF-8.
@@ -104,4 +114,4 @@ def write_document_text(pages: Iterable[PageResult], out: TextIO) -> None:
     for index, page in enumerate(pages):
         if index:
             out.write("\f")
-        out.write(page.text)
+        out.write(_TEXT_CONTROLS.sub(" ", page.text))

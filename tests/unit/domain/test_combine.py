@@ -149,6 +149,14 @@ def test_document_text_has_form_feeds_between_pages_only() -> None:
     assert out.getvalue() == "one\f\fthree\n"
 
 
+def test_control_characters_in_a_page_never_split_it_in_document_text() -> None:
+    # A PDF's text can hold a form feed (the page separator) and a NUL (which makes tools take
+    # the file for binary); both become spaces there, while tabs and line breaks stay.
+    out = StringIO()
+    write_document_text([result(1, "a\fb\x00c\x1b\x7fd\te\r\nf"), result(2, "two")], out)
+    assert out.getvalue() == "a b c  d\te\r\nf\ftwo"
+
+
 def test_document_text_of_one_page_and_of_none() -> None:
     single, empty = StringIO(), StringIO()
     write_document_text(iter([result(1, "alone")]), single)
