@@ -35,6 +35,9 @@ METADATA_KEYS = {
 
 MAX_OUTLINE_DEPTH = 64
 
+# What every URL an SVG references resolves to (see _fetch_nothing).
+_EMPTY_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
+
 # The linear part of the matrix that turns content drawn as displayed back into the page box
 # of a page with this /Rotate (the inverse of the viewer's clockwise turn).
 _UNROTATE = {90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}
@@ -59,7 +62,8 @@ def svg_to_pdf(svg: str, *, rotation: int | None = None) -> bytes:
     the source's page box and /Rotate back (its content turned to match), so it shows exactly
     as the SVG does while its text runs in the same direction as in the source: readers and
     text extractors then treat the rebuilt page like the original one. cairosvg runs in its
-    safe mode: no ``unsafe`` flag and no URL fetcher, so nothing outside the SVG is ever read.
+    safe mode (no ``unsafe`` flag: no XML entities, no external DTD) with a URL fetcher that
+    reads nothing, so nothing outside the SVG is ever read, whatever cairosvg's defaults.
 
     Args:
         svg: A standalone SVG document.
@@ -84,11 +88,23 @@ def svg_to_pdf(svg: str, *, rotation: int | None = None) -> bytes:
             "The native cairo library could not be loaded: attach the CairoLayer (layers/cairo) to "
             f"this function — see README, 'Cairo layer'. Detail: {exc}"
         ) from exc
-    pdf: bytes = cairosvg.svg2pdf(bytestring=fit_runs(svg).encode("utf-8"), dpi=SVG_DPI)
+    # svg2pdf without its wrapper, which does not pass url_fetcher on to the parser.
+    pdf: bytes = cairosvg.surface.PDFSurface.convert(
+        bytestring=fit_runs(svg).encode("utf-8"), dpi=SVG_DPI, url_fetcher=_fetch_nothing
+    )
     turn = svg_rotation(svg) if rotation is None else rotation % 360
     if turn not in _UNROTATE:
         return pdf
     return _unrotate(pdf, turn)
+
+
+def _fetch_nothing(url: str, resource_type: str) -> bytes:
+    """The URL fetcher given to cairosvg: whatever an SVG references is an empty SVG.
+
+    pagefan's SVGs reference nothing; this stands between a reference that got in anyway and the
+    network or the file system (cairosvg's own default fetcher would read any URL).
+    """
+    return _EMPTY_SVG
 
 
 def fit_runs(svg: str, measure: Callable[[SvgRun], float] | None = None) -> str:
