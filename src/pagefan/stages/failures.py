@@ -21,11 +21,10 @@ from urllib.parse import unquote_plus
 
 from pagefan import layout
 from pagefan.aws.executions import start_job_execution
-from pagefan.aws.jobs import JobStore
+from pagefan.aws.jobs import JobStore, deadline_after
 from pagefan.config import FailureRecorderSettings
 from pagefan.formats import JobInput, JobStatus, PageStatus, SourceRef
 from pagefan.job_ids import derive_job_id
-from pagefan.stages.splitting import deadline_after
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient

@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pagefan import layout
 from pagefan.aws.executions import start_job_execution
-from pagefan.aws.jobs import JobStore
+from pagefan.aws.jobs import JobStore, deadline_after
 from pagefan.aws.objects import read_object, write_json, write_object
 from pagefan.config import SplitterSettings
 from pagefan.domain.split import document_metadata, document_outline, open_document, split_pages
@@ -33,12 +32,6 @@ class SplitOutcome:
     pages_total: int
     rejection: str | None = None
     duplicate: bool = False
-
-
-def deadline_after(seconds: int) -> str:
-    """The ISO timestamp ``seconds`` from now, in the form the state machine compares."""
-    moment = datetime.now(UTC) + timedelta(seconds=seconds)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def split_upload(
