@@ -323,6 +323,15 @@ def _millions_of_operators(count: int) -> bytes:
     return one_page(b"", content_object=flate(b"0 0 m\n" * count + text_content(b"after the operators")))
 
 
+def many_runs(count: int) -> bytes:
+    """A page of ``count`` text runs "r0", "r1", ..., each in its own text object, in a grid."""
+    runs = b"".join(
+        b"BT /F1 6 Tf %d %d Td (r%d) Tj ET " % (20 + 30 * (index % 19), 780 - 10 * (index // 19) % 770, index)
+        for index in range(count)
+    )
+    return one_page(runs)
+
+
 def _rotated() -> bytes:
     """Pages with /Rotate 0, 90, 180, 270, -90 (= 270) and 45 (invalid: shown upright)."""
     writer = PdfWriter()
@@ -333,6 +342,7 @@ def _rotated() -> bytes:
 
 
 ROTATES = (0, 90, 180, 270, -90, 45)
+MANY_RUNS = 1500
 
 
 def _broken_fonts() -> bytes:
@@ -677,6 +687,13 @@ def hostile_inputs(
             lambda: _millions_of_operators(3_000_000),
             page_failure("Page 1 took longer than its", "time_budget"),
             "3 million path operators in 26 KB: more parsing than the page's time budget allows",
+        ),
+        Hostile(
+            "many_text_runs",
+            "many-runs.pdf",
+            lambda: many_runs(MANY_RUNS),
+            Completes(1, ("r0", f"r{MANY_RUNS - 1}")),
+            f"{MANY_RUNS:,} text runs on one page: more than MaxSvgElements draws",
         ),
         Hostile(
             "zero_mediabox",

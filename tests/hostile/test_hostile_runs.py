@@ -1,0 +1,327 @@
+"""Every hostile class through the local runtime: one account, every upload at once.
+
+The template runs with its defaults except three limits, lowered so the suite stays fast:
+MaxUploadBytes (8 MiB, so the oversized upload is 9 MiB rather than 101 MiB),
+PageTimeBudgetSeconds (5 s, so the pathological pages fail after 5 s rather than 20 s) and
+MaxSvgElements (500, so a page of 1,500 runs passes it). The enforcement is the same whatever the
+values. MaxPages and MaxPageContentBytes keep their defaults (5,000 pages, 50 MiB).
+
+All uploads go into the raw bucket together, each its own job; the module waits until every job
+has ended, then each test reads what the run left behind. A link, image or action in a document
+points at a sentinel HTTP server on 127.0.0.1, and a Launch action would create a marker file:
+neither may ever be touched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+from pypdf import PdfReader
+
+from pagefan import layout
+from pagefan.formats import JobRecord, JobStatus, PageRecord, PageStatus
+from tests.hostile.generator import AT_MAX_PAGES, MANY_RUNS, Completes, Fails, Hostile, hostile_inputs
+from tests.hostile.sentinel import Sentinel, SentinelServer, probe
+from tests.integration.pipeline import Pipeline, pipeline
+
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+PAGE_TIME_BUDGET_SECONDS = 5
+MAX_SVG_ELEMENTS = 500
+MAX_PAGES = 5000  # the template's default
+PARAMETERS = {
+    "MaxUploadBytes": str(MAX_UPLOAD_BYTES),
+    "PageTimeBudgetSeconds": str(PAGE_TIME_BUDGET_SECONDS),
+    "MaxSvgElements": str(MAX_SVG_ELEMENTS),
+}
+# Every job must end within this many seconds of the uploads (about a minute on two cores).
+RUN_TIMEOUT_S = 240
+
+_NAMES_ONLY = hostile_inputs(
+    sentinel_url="http://127.0.0.1:9",
+    marker_path="/nonexistent",
+    max_upload_bytes=MAX_UPLOAD_BYTES,
+    max_pages=MAX_PAGES,
+)
+CLASSES = {hostile.name: hostile for hostile in _NAMES_ONLY if hostile.name != AT_MAX_PAGES}
+COMPLETING = [name for name, hostile in CLASSES.items() if isinstance(hostile.expect, Completes)]
+FAILING = [name for name, hostile in CLASSES.items() if isinstance(hostile.expect, Fails)]
+
+_WORK_KEY = re.compile(
+    r"(pages/[0-9a-f]{32}/\d{5}\.pdf|results/[0-9a-f]{32}/\d{5}\.json|info/[0-9a-f]{32}/document-info\.json)"
+)
+_RESULT_KEY = re.compile(
+    r"jobs/[0-9a-f]{32}/(document\.json|document\.txt|svg/page-\d{5}\.svg|pdf/document\.pdf)"
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One hostile upload and what the pipeline made of it."""
+
+    hostile: Hostile
+    record: JobRecord
+    pages: list[PageRecord]
+
+    @property
+    def job_prefix(self) -> str:
+        """The results bucket prefix of the job's outputs."""
+        return f"{layout.JOBS_PREFIX}{self.record.job_id}/"
+
+
+@dataclass(frozen=True)
+class HostileRun:
+    """The account after every hostile upload has been processed."""
+
+    stack: Pipeline
+    sentinel: Sentinel
+    marker: Path
+    outcomes: dict[str, Outcome]
+    seconds: float
+
+
+def _wait_for_all(stack: Pipeline, job_ids: dict[str, str], timeout: float) -> dict[str, JobRecord]:
+    """Poll every job until all have ended; fail naming the ones that did not."""
+    deadline = time.monotonic() + timeout
+    ended: dict[str, JobRecord] = {}
+    while time.monotonic() < deadline and len(ended) < len(job_ids):
+        for name, job_id in job_ids.items():
+            if name not in ended:
+                record = stack.client.jobs.get_job(job_id)
+                if record is not None and record.terminal:
+                    ended[name] = record
+        time.sleep(0.5)
+    missing = sorted(set(job_ids) - set(ended))
+    assert not missing, f"jobs still running after {timeout} s: {missing}"
+    return ended
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRun]:
+    work = tmp_path_factory.mktemp("hostile")
+    marker = work / "launch-marker"
+    uploads = work / "uploads"
+    uploads.mkdir()
+    with (
+        SentinelServer(lifetime=RUN_TIMEOUT_S + 120) as sentinel,
+        pipeline(work / "account", parameters=PARAMETERS) as stack,
+    ):
+        inputs = [
+            hostile
+            for hostile in hostile_inputs(
+                sentinel_url=sentinel.url,
+                marker_path=str(marker),
+                max_upload_bytes=MAX_UPLOAD_BYTES,
+                max_pages=MAX_PAGES,
+            )
+            if hostile.name in CLASSES
+        ]
+        for hostile in inputs:
+            (uploads / f"{hostile.name}.pdf").write_bytes(hostile.data)
+        started = time.monotonic()
+        # Local file names are the class names; the S3 keys are the hostile ones.
+        job_ids = {
+            hostile.name: stack.client.upload(uploads / f"{hostile.name}.pdf", key=hostile.key).job_id
+            for hostile in inputs
+        }
+        records = _wait_for_all(stack, job_ids, RUN_TIMEOUT_S)
+        seconds = time.monotonic() - started
+        assert stack.account.wait_until_idle(timeout=60), "invocations still running after every job ended"
+        outcomes = {
+            hostile.name: Outcome(hostile, records[hostile.name], stack.pages(job_ids[hostile.name]))
+            for hostile in inputs
+        }
+        yield HostileRun(stack, sentinel, marker, outcomes, seconds)
+
+
+def _results(run: HostileRun, outcome: Outcome) -> dict[str, bytes]:
+    """Every object the job left in the results bucket, by key."""
+    return {
+        key: run.stack.read("ResultsBucketName", key)
+        for key in run.stack.keys("ResultsBucketName", outcome.job_prefix)
+    }
+
+
+# --- each class --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_the_job_ends_as_its_class_requires(run: HostileRun, name: str) -> None:
+    outcome = run.outcomes[name]
+    record, expect = outcome.record, outcome.hostile.expect
+    if isinstance(expect, Completes):
+        assert record.status == JobStatus.COMPLETED, record.error
+        assert (record.pages_total, record.pages_done, record.pages_failed) == (expect.pages,) * 2 + (0,)
+        assert [page.status for page in outcome.pages] == [PageStatus.DONE] * expect.pages
+        return
+    assert record.status == JobStatus.FAILED
+    assert record.error is not None
+    assert (record.error.stage, expect.reason in record.error.reason) == (expect.stage, True), record.error
+    assert "internal error" not in record.error.reason.lower()
+    assert "Traceback" not in record.error.reason
+    if expect.stage == "split":
+        assert (record.pages_total, outcome.pages) == (0, [])
+        return
+    failed = [page for page in outcome.pages if page.status == PageStatus.FAILED]
+    assert [page.page_number for page in failed] == list(expect.failed_pages)
+    assert all(page.reason and page.reason.endswith(f"({expect.code})") for page in failed), failed
+    assert record.pages_done == record.pages_total - len(failed)
+    assert len(outcome.pages) == record.pages_total
+
+
+@pytest.mark.parametrize("name", COMPLETING)
+def test_a_completed_job_has_every_output_and_the_right_text(run: HostileRun, name: str) -> None:
+    outcome = run.outcomes[name]
+    hostile, expect = outcome.hostile, outcome.hostile.expect
+    assert isinstance(expect, Completes)
+    objects = _results(run, outcome)
+    job = outcome.record.job_id
+    svg_keys = [layout.svg_key(job, number) for number in range(1, expect.pages + 1)]
+    expected_keys = {
+        layout.document_json_key(job),
+        layout.document_text_key(job),
+        layout.pdf_key(job),
+        *svg_keys,
+    }
+    assert set(objects) == expected_keys
+
+    document = json.loads(objects[layout.document_json_key(job)])
+    assert document["source"]["key"] == hostile.key
+    assert document["source"]["sha256"]
+    assert len(document["pages"]) == expect.pages
+    text = "\n".join(page["text"] for page in document["pages"])
+    assert [fragment for fragment in expect.texts if fragment not in text] == []
+    assert objects[layout.document_text_key(job)].decode("utf-8").count("\f") == expect.pages - 1
+    if expect.rotations:
+        assert tuple(page["rotation"] for page in document["pages"]) == expect.rotations
+
+    for key in svg_keys:
+        root = ElementTree.fromstring(objects[key])  # well-formed XML, whatever the text held
+        tags = {element.tag.rsplit("}", 1)[-1] for element in root.iter()}
+        assert tags <= {"svg", "title", "rect", "g", "text"}, tags
+        assert not [name for element in root.iter() for name in element.attrib if name.endswith("href")]
+    assert len(PdfReader(BytesIO(objects[layout.pdf_key(job)])).pages) == expect.pages
+
+    for payload in hostile.never_in_outputs:
+        assert [key for key, body in objects.items() if payload.encode() in body] == [], payload
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_the_upload_is_untouched(run: HostileRun, name: str) -> None:
+    hostile = run.outcomes[name].hostile
+    bucket = run.stack.outputs["RawBucketName"]
+    assert run.stack.read("RawBucketName", hostile.key) == hostile.data
+    listing = run.stack.account.client("s3").list_object_versions(Bucket=bucket, Prefix=hostile.key)
+    versions = [version for version in listing.get("Versions", []) if version["Key"] == hostile.key]
+    markers = [marker for marker in listing.get("DeleteMarkers", []) if marker["Key"] == hostile.key]
+    assert (len(versions), markers) == (1, [])
+    assert run.outcomes[name].record.source.key == hostile.key
+
+
+@pytest.mark.parametrize("name", FAILING)
+def test_a_failed_job_leaves_nothing_in_the_results_bucket(run: HostileRun, name: str) -> None:
+    outcome = run.outcomes[name]
+    assert run.stack.keys("ResultsBucketName", outcome.job_prefix) == []
+    assert outcome.record.outputs == {}
+
+
+# --- the run as a whole ------------------------------------------------------------------------
+
+
+def test_every_object_is_written_inside_the_pipelines_prefixes(run: HostileRun) -> None:
+    # Keys such as "../../etc/passwd.pdf" name the upload only: the pipeline's keys are job ids.
+    assert [key for key in run.stack.keys("WorkBucketName") if not _WORK_KEY.fullmatch(key)] == []
+    assert [key for key in run.stack.keys("ResultsBucketName") if not _RESULT_KEY.fullmatch(key)] == []
+    assert set(run.stack.keys("RawBucketName")) == {outcome.hostile.key for outcome in run.outcomes.values()}
+    job_ids = {outcome.record.job_id for outcome in run.outcomes.values()}
+    assert {key.split("/")[1] for key in run.stack.keys("ResultsBucketName")} <= job_ids
+
+
+def test_no_link_is_followed_and_no_action_is_run(run: HostileRun) -> None:
+    assert run.sentinel.requests == []
+    assert not run.marker.exists()
+    # The sentinel was listening all along: a request of our own is recorded.
+    probe(run.sentinel)
+    assert [request.path for request in run.sentinel.requests] == ["/probe"]
+
+
+def test_a_bad_page_fails_that_page_and_never_its_worker(run: HostileRun) -> None:
+    # Every failed page above was recorded by the PageWorker itself, in the invocation that read
+    # it: no invocation failed, none was retried, nothing reached the on-failure queue.
+    functions = run.stack.account.functions
+    assert {name: environments.stats.errors for name, environments in functions.items()} == dict.fromkeys(
+        functions, 0
+    )
+    assert functions["FailureRecorder"].stats.invocations == 0
+    assert run.stack.failed_invocations() == []
+    pages_seen = sum(len(outcome.pages) for outcome in run.outcomes.values())
+    assert functions["PageWorker"].stats.invocations == pages_seen
+
+
+def test_the_time_budget_stops_pypdf_inside_the_environment_process(run: HostileRun) -> None:
+    # The operators page makes pypdf parse for minutes; SIGALRM stops it in the PageWorker's own
+    # process after PageTimeBudgetSeconds, far below the function's 60 s timeout.
+    budget_ms = PAGE_TIME_BUDGET_SECONDS * 1000
+    for name in ("millions_of_operators", "one_bad_page_among_good"):
+        failed = [page for page in run.outcomes[name].pages if page.status == PageStatus.FAILED]
+        assert len(failed) == 1 and failed[0].reason is not None
+        assert f"took longer than its {PAGE_TIME_BUDGET_SECONDS} s budget" in failed[0].reason
+        assert budget_ms <= failed[0].duration_ms < budget_ms + 1500
+
+
+def test_max_svg_elements_caps_the_runs_each_exported_page_draws(run: HostileRun) -> None:
+    outcome = run.outcomes["many_text_runs"]
+    svg = run.stack.read("ResultsBucketName", layout.svg_key(outcome.record.job_id, 1))
+    root = ElementTree.fromstring(svg)
+    texts = [(element.text or "").strip() for element in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts[:MAX_SVG_ELEMENTS] == [f"r{index}" for index in range(MAX_SVG_ELEMENTS)]
+    assert texts[MAX_SVG_ELEMENTS:] == [f"{MANY_RUNS - MAX_SVG_ELEMENTS} more text runs not shown"]
+    # document.json keeps every run: the cap is the exporters' alone.
+    document = json.loads(
+        run.stack.read("ResultsBucketName", layout.document_json_key(outcome.record.job_id))
+    )
+    assert len(document["pages"][0]["runs"]) == MANY_RUNS
+
+
+def test_every_function_stays_within_its_memory_and_time(run: HostileRun, record_property: Any) -> None:
+    measured = {}
+    for name, environments in run.stack.account.functions.items():
+        stats, spec = environments.stats, environments.spec
+        longest_ms = max(stats.durations_ms, default=0.0)
+        measured[name] = {
+            "invocations": stats.invocations,
+            "max_rss_mb": round(stats.max_rss_mb),
+            "memory_size_mb": spec.memory_mb,
+            "longest_s": round(longest_ms / 1000, 2),
+            "timeout_s": spec.timeout_s,
+        }
+        assert stats.max_rss_mb < spec.memory_mb, name
+        assert longest_ms < spec.timeout_s * 1000 / 2, name
+    assert measured["PageWorker"]["longest_s"] < PAGE_TIME_BUDGET_SECONDS + 1.5
+    record_property("functions", measured)
+    record_property("run_seconds", round(run.seconds, 1))
+    print(json.dumps({"run_seconds": round(run.seconds, 1), "functions": measured}, indent=1))
+
+
+def test_each_job_publishes_exactly_one_event_with_its_outcome(run: HostileRun) -> None:
+    expected = {
+        outcome.record.job_id: "JobCompleted" if outcome.record.status == JobStatus.COMPLETED else "JobFailed"
+        for outcome in run.outcomes.values()
+    }
+    last = next(iter(expected))
+    run.stack.job_events(last)  # drains the observer queue into run.stack.events
+    deadline = time.monotonic() + 10
+    while len(run.stack.events) < len(expected) and time.monotonic() < deadline:
+        run.stack.job_events("-", timeout=0.5)
+    published: dict[str, list[str]] = {}
+    for event in run.stack.events:
+        published.setdefault(event["detail"]["job_id"], []).append(event["detail-type"])
+    assert published == {job_id: [kind] for job_id, kind in expected.items()}
