@@ -428,6 +428,50 @@ def unicode_page(*lines: str) -> bytes:
     )
 
 
+def text_expansion_page(codes: int, expansion: int = 256) -> bytes:
+    """A page whose ToUnicode map turns code <0001> into ``expansion`` letters, shown ``codes`` times.
+
+    256 is the most pypdf accepts for one code; 200,000 codes in a 3 KB file are 51 million
+    characters of text, which take pypdf about 4 s and 450 MB to produce.
+    """
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Expand def "
+        b"/CMapType 2 def 1 begincodespacerange <0000> <FFFF> endcodespacerange "
+        b"1 beginbfchar <0001> <" + b"0041" * expansion + b"> endbfchar endcmap end end"
+    )
+    return one_page(
+        b"",
+        font=(
+            b"<< /Type /Font /Subtype /Type0 /BaseFont /Expand /Encoding /Identity-H "
+            b"/DescendantFonts [6 0 R] /ToUnicode 8 0 R >>"
+        ),
+        content_object=flate(b"BT /F1 12 Tf 72 700 Td <" + b"0001" * codes + b"> Tj ET"),
+        extra_objects=[
+            b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Expand "
+            b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
+            b"/FontDescriptor 7 0 R /DW 1000 >>",
+            b"<< /Type /FontDescriptor /FontName /Expand /Flags 4 /FontBBox [0 0 1000 1000] "
+            b"/ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 >>",
+            stream(cmap),
+        ],
+    )
+
+
+def _form_drawn_over_and_over(text_bytes: int, draws: int) -> bytes:
+    """A form holding ``text_bytes`` letters, drawn ``draws`` times: the content limit counts it once."""
+    form = stream(
+        zlib.compress(b"BT /F1 12 Tf 0 0 Td (" + b"A" * text_bytes + b") Tj ET", 9),
+        b"/Filter /FlateDecode /Type /XObject /Subtype /Form /BBox [0 0 10 10] "
+        b"/Resources << /Font << /F1 4 0 R >> >>",
+    )
+    return one_page(
+        b"",
+        content_object=flate(b"/X Do " * draws),
+        resources_extra=b"/XObject << /X 6 0 R >>",
+        extra_objects=[form],
+    )
+
+
 RTL = ("שלום עולם", "مرحبا بالعالم")
 CJK = ("日本語のテキスト", "中文文本", "한국어 텍스트")
 MARKUP = ("a < b & c > d", "]]> <![CDATA[ x ]]>", '<script>alert("x")</script>', "&amp; &lt; &#0; &bogus;")
@@ -680,6 +724,22 @@ def hostile_inputs(
             object_stream_bomb,
             Fails("split", "The PDF goes past one of pagefan's safety limits while its pages are listed"),
             "the page tree in an object stream that inflates to 96 MiB",
+        ),
+        Hostile(
+            "text_expansion_bomb",
+            "expansion.pdf",
+            lambda: text_expansion_page(20_000),
+            page_failure(
+                "Page 1 was not analysed: its text is 5,120,000 characters long", "content_too_large"
+            ),
+            "a 3 KB page whose font maps one code to 256 letters, shown 20,000 times",
+        ),
+        Hostile(
+            "form_drawn_over_and_over",
+            "form-loop.pdf",
+            lambda: _form_drawn_over_and_over(100_000, 20),
+            page_failure("Page 1 was not analysed: its text is 2,000,", "content_too_large"),
+            "a form of 100,000 letters drawn 20 times: 2 million letters from 1 KB of content",
         ),
         Hostile(
             "millions_of_operators",

@@ -32,6 +32,11 @@ MAX_FONT_NAME_CHARS = 128
 # input bytes it gives up instead of spending the page's time budget (default: 5 MB).
 MAX_ZLIB_REPAIR_BYTES = 1_000_000
 
+# Characters of text one page may yield. A dense real page holds tens of thousands; this bound
+# keeps the page result (read whole by the Combiner and both exporters, the SvgExporter in 256 MB)
+# small whatever a page draws: a form drawn a thousand times, a font mapping each code to 256
+# characters, one 50 MB string.
+MAX_PAGE_TEXT_CHARS = 1_000_000
 # Font names a page may select but not define (see _stand_in_fonts), at most.
 MAX_STAND_IN_FONTS = 256
 
@@ -518,8 +523,8 @@ def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content
 
     Raises:
         PageFailed: ``damaged_page`` (unreadable file, page or size), ``content_too_large``
-            (content over the limit, or a pypdf resource limit hit) or ``unreadable_text``
-            (the text extraction failed).
+            (content over the limit, text over MAX_PAGE_TEXT_CHARS, or a pypdf resource limit hit)
+            or ``unreadable_text`` (the text extraction failed).
 
     """
     page = _open_page(pdf_bytes, page_number)
@@ -552,6 +557,13 @@ def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content
         raise PageFailed(
             "unreadable_text", f"The text of page {page_number} cannot be extracted ({detail(exc)})."
         ) from exc
+    if len(text) > MAX_PAGE_TEXT_CHARS:
+        raise PageFailed(
+            "content_too_large",
+            f"Page {page_number} was not analysed: its text is {len(text):,} characters long, more than the "
+            f"{MAX_PAGE_TEXT_CHARS:,} pagefan accepts for one page. It may be a text bomb (a font or a form "
+            "that repeats text without end).",
+        )
     text = clean_text(text)
     return PageResult(
         job_id=job_id,

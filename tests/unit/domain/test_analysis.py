@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pypdf import PageObject
 from pypdf.errors import LimitReachedError
+from tests.hostile.generator import text_expansion_page
 
 from pagefan.domain.analysis import analyse_page, clean_text, font_name, run_text
 from pagefan.errors import PageFailed
@@ -355,6 +356,15 @@ def test_extraction_crash_is_unreadable_text(pdfs: Any, monkeypatch: Any) -> Non
     rejection = failure(pdfs.one_page(b"BT ET"))
     assert rejection.code == "unreadable_text"
     assert "page 7" in str(rejection)
+
+
+def test_text_past_the_page_limit_is_content_too_large() -> None:
+    # 5,120,000 letters from 80 KB of content: a font maps each code to 256 letters.
+    rejection = failure(text_expansion_page(20_000))
+    assert rejection.code == "content_too_large"
+    assert str(rejection).startswith(
+        "Page 7 was not analysed: its text is 5,120,000 characters long, more than the 1,000,000"
+    )
 
 
 def test_content_nested_too_deeply_is_unreadable_text(pdfs: Any) -> None:
