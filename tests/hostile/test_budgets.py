@@ -1,22 +1,29 @@
-"""The PageWorker's time budget: SIGALRM stops a page that would parse for minutes.
+"""The PageWorker's budgets: a page that would parse for minutes or grow to gigabytes fails alone.
 
-pypdf wraps much of its parsing in ``except Exception`` (to skip a damaged object and go on); the
-budget must stop such loops all the same. The run through the local runtime
-(test_hostile_runs.py) shows the same inside the PageWorker's environment process.
+Time: SIGALRM stops the parsing, even where pypdf wraps it in ``except Exception`` (to skip a
+damaged object and go on). Memory: a ceiling on the process's data turns a runaway allocation
+into a failed page instead of an environment Lambda kills. The run through the local runtime
+(test_hostile_runs.py) shows the time budget inside the PageWorker's environment process.
 """
 
 from __future__ import annotations
 
+import resource
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from pagefan.domain.analysis import analyse_page
 from pagefan.errors import PageFailed
-from pagefan.stages.time_budget import REFIRE_SECONDS, time_budget
-from tests.hostile.generator import one_page, text_content
+from pagefan.local.template import translate
+from pagefan.stages.page_analysis import ANALYSIS_MEMORY_MB
+from pagefan.stages.time_budget import REFIRE_SECONDS, memory_ceiling, time_budget
+from tests.hostile.generator import one_page, text_content, text_expansion_page
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 # An alarm that lands in a garbage-collection callback or a __del__ method is swallowed by
 # Python as "unraisable" (pytest registers such callbacks); the budget then fires again 0.2 s
@@ -93,3 +100,52 @@ def test_outside_the_main_thread_the_block_runs_without_a_budget() -> None:
     thread.start()
     thread.join(timeout=5)
     assert outcome == ["finished"]
+
+
+# --- memory ----------------------------------------------------------------------------------
+
+
+def _data_mb() -> int:
+    """The process's data size now (what RLIMIT_DATA limits), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmData:"))
+
+
+def test_an_allocation_past_the_ceiling_fails_the_page_and_the_limit_is_restored() -> None:
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    ceiling = _data_mb() + 100
+    with pytest.raises(PageFailed) as caught, memory_ceiling(ceiling, "Page 4"):
+        _ = bytearray(200 * 1024 * 1024)
+    assert caught.value.code == "memory_budget"
+    assert str(caught.value).startswith(f"Page 4 needs more than {ceiling} MB of memory to be analysed")
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
+    # and the memory is usable again
+    assert len(bytearray(200 * 1024 * 1024)) == 200 * 1024 * 1024
+
+
+def test_a_font_that_multiplies_its_text_stops_at_the_ceiling() -> None:
+    # 400,000 codes of 256 letters each: about 900 MB of text, from a 3 KB file.
+    page = text_expansion_page(400_000)
+    started = time.monotonic()
+    with (
+        pytest.raises(PageFailed) as caught,
+        memory_ceiling(_data_mb() + 150, "Page 1"),
+        time_budget(30, "Page 1"),
+    ):
+        analyse_page(page, job_id="j", page_number=1, max_content_bytes=50 * 1024 * 1024)
+    assert caught.value.code == "memory_budget"
+    assert time.monotonic() - started < 30
+
+
+def test_a_block_within_the_ceiling_runs_untouched() -> None:
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    with memory_ceiling(_data_mb() + 100, "Page 1"):
+        data = bytearray(10 * 1024 * 1024)
+    assert len(data) == 10 * 1024 * 1024
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
+
+
+def test_the_ceiling_leaves_the_page_worker_room_below_its_memory_size() -> None:
+    resources = translate(TEMPLATE, {}, region="us-east-1").cloudformation["Resources"]
+    # Python's code, boto3 and the buffers around the analysis live outside the ceiling.
+    assert resources["PageWorker"]["Properties"]["MemorySize"] >= ANALYSIS_MEMORY_MB + 192

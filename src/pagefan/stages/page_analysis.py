@@ -20,12 +20,18 @@ from pagefan.formats import (
     check_format_version,
     object_metadata,
 )
-from pagefan.stages.time_budget import time_budget
+from pagefan.stages.time_budget import memory_ceiling, time_budget
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 logger = logging.getLogger(__name__)
+
+# Data memory (RLIMIT_DATA) the PageWorker's process may hold while it analyses a page. Below the
+# function's MemorySize in template.yaml (1024 MB) by room for code and buffers, so a page whose
+# text explodes fails alone (memory_budget) instead of Lambda killing the environment, three
+# times. Change it with the PageWorker's MemorySize (tests/hostile/test_budgets.py checks).
+ANALYSIS_MEMORY_MB = 768
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,10 @@ def process_page(
 
     started = time.perf_counter()
     try:
-        with time_budget(settings.page_time_budget_seconds, f"Page {page_number}"):
+        with (
+            memory_ceiling(ANALYSIS_MEMORY_MB, f"Page {page_number}"),
+            time_budget(settings.page_time_budget_seconds, f"Page {page_number}"),
+        ):
             result = analyse_page(
                 page_object.body,
                 job_id=job_id,

@@ -1,7 +1,13 @@
-"""A wall-clock budget for library calls that may not return (pathological PDF content)."""
+"""Budgets for library calls on pathological PDF content: wall-clock time, and memory.
+
+A page that would parse for minutes, or whose text expands to gigabytes (a ToUnicode map can turn
+each 2-byte code into 256 characters), must fail alone, with a reason, instead of running into
+the function's Timeout or MemorySize: Lambda would kill the environment and retry it twice.
+"""
 
 from __future__ import annotations
 
+import resource
 import signal
 import threading
 from collections.abc import Callable
@@ -81,3 +87,49 @@ class TimeBudget:
 def time_budget(seconds: float, what: str) -> TimeBudget:
     """A :class:`TimeBudget` of ``seconds`` for a ``with`` block; ``what`` names it in the failure."""
     return TimeBudget(seconds, what)
+
+
+class MemoryCeiling:
+    """Fail the block with PageFailed(``memory_budget``) when the process's data passes ``megabytes``.
+
+    Sets the soft RLIMIT_DATA (heap and private mappings, which is where Python allocates) for the
+    block, so an allocation past it raises MemoryError, which pypdf lets through; the limit is
+    restored on the way out, and the memory is freed as the block unwinds. Where the limit cannot
+    be set, the block runs without it.
+    """
+
+    def __init__(self, megabytes: int, what: str) -> None:
+        """Prepare a ceiling of ``megabytes`` for the block; ``what`` names it in the failure."""
+        self.megabytes = megabytes
+        self.what = what
+        self._previous: tuple[int, int] | None = None
+
+    def __enter__(self) -> None:
+        try:
+            soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+            ceiling = self.megabytes * 1024 * 1024
+            if hard != resource.RLIM_INFINITY:
+                ceiling = min(ceiling, hard)
+            resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
+        except (ValueError, OSError):
+            return
+        self._previous = (soft, hard)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if self._previous is None:
+            return
+        resource.setrlimit(resource.RLIMIT_DATA, self._previous)
+        self._previous = None
+        if kind is not None and issubclass(kind, MemoryError):
+            raise PageFailed(
+                "memory_budget",
+                f"{self.what} needs more than {self.megabytes} MB of memory to be analysed: its text or "
+                "structure expands far beyond its size. It may be a decompression bomb.",
+            ) from None
+
+
+def memory_ceiling(megabytes: int, what: str) -> MemoryCeiling:
+    """A :class:`MemoryCeiling` of ``megabytes`` for a ``with`` block; ``what`` names it in the failure."""
+    return MemoryCeiling(megabytes, what)
