@@ -5,7 +5,7 @@ directly, and 5,001 pages go through the local runtime in test_hostile_runs.py. 
 job does not run locally in any reasonable time: moto's DynamoDB deep-copies the whole jobs
 table on every TransactWriteItems (one per page), so the cost grows with the square of the page
 count (1,000 pages: about 2 minutes and 1.7 GB in the runtime's process; 5,000 pages: past 15 GB
-at 2,800). The end-to-end check therefore runs at a MaxPages of 60, the same code path.
+at 2,800). The end-to-end check therefore runs at a MaxPages of 20, the same code path.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.integration.pipeline import pipeline
 
 DEFAULT_MAX_PAGES = 5000
 DEFAULT_MAX_UPLOAD_BYTES = 104857600
-SMALL_MAX_PAGES = 60
+SMALL_MAX_PAGES = 20
 
 
 def test_exactly_the_default_max_pages_is_accepted_and_split_into_as_many_pages() -> None:
