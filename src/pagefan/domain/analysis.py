@@ -37,6 +37,9 @@ MAX_ZLIB_REPAIR_BYTES = 1_000_000
 # small whatever a page draws: a form drawn a thousand times, a font mapping each code to 256
 # characters, one 50 MB string.
 MAX_PAGE_TEXT_CHARS = 1_000_000
+# Text runs one page may yield, for the same reason: 200,000 runs take the SvgExporter to 230 of
+# its 256 MB. A page that places every glyph on its own rarely has 10,000.
+MAX_PAGE_RUNS = 100_000
 # Font names a page may select but not define (see _stand_in_fonts), at most.
 MAX_STAND_IN_FONTS = 256
 
@@ -523,7 +526,8 @@ def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content
 
     Raises:
         PageFailed: ``damaged_page`` (unreadable file, page or size), ``content_too_large``
-            (content over the limit, text over MAX_PAGE_TEXT_CHARS, or a pypdf resource limit hit)
+            (content over the limit, text over MAX_PAGE_TEXT_CHARS or MAX_PAGE_RUNS, or a pypdf
+            resource limit hit)
             or ``unreadable_text`` (the text extraction failed).
 
     """
@@ -563,6 +567,12 @@ def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content
             f"Page {page_number} was not analysed: its text is {len(text):,} characters long, more than the "
             f"{MAX_PAGE_TEXT_CHARS:,} pagefan accepts for one page. It may be a text bomb (a font or a form "
             "that repeats text without end).",
+        )
+    if len(collector.runs) > MAX_PAGE_RUNS:
+        raise PageFailed(
+            "content_too_large",
+            f"Page {page_number} was not analysed: it places {len(collector.runs):,} separate pieces of "
+            f"text, more than the {MAX_PAGE_RUNS:,} pagefan accepts for one page.",
         )
     text = clean_text(text)
     return PageResult(

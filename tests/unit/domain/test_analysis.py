@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from pypdf import PageObject
 from pypdf.errors import LimitReachedError
-from tests.hostile.generator import text_expansion_page
+from tests.hostile.generator import many_runs, text_expansion_page
 
+from pagefan.domain import analysis
 from pagefan.domain.analysis import analyse_page, clean_text, font_name, run_text
 from pagefan.errors import PageFailed
 from pagefan.formats import PageResult, TextRun, dumps
@@ -365,6 +366,15 @@ def test_text_past_the_page_limit_is_content_too_large() -> None:
     assert str(rejection).startswith(
         "Page 7 was not analysed: its text is 5,120,000 characters long, more than the 1,000,000"
     )
+
+
+def test_runs_past_the_page_limit_are_content_too_large(monkeypatch: Any) -> None:
+    # The real limit (100,000) takes pypdf about 8 s to reach; the check is the same at 50.
+    monkeypatch.setattr(analysis, "MAX_PAGE_RUNS", 50)
+    assert len(analyse(many_runs(50)).runs) == 50
+    rejection = failure(many_runs(51))
+    assert rejection.code == "content_too_large"
+    assert "it places 51 separate pieces of text, more than the 50" in str(rejection)
 
 
 def test_content_nested_too_deeply_is_unreadable_text(pdfs: Any) -> None:
