@@ -18,7 +18,7 @@ from pypdf import PageObject, PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
-from pagefan.domain.parsing import PARSE_ERRORS, detail
+from pagefan.domain.parsing import PARSE_ERRORS, detail, streams_up_to
 from pagefan.errors import PageFailed
 from pagefan.formats import PageResult, TextRun
 
@@ -531,6 +531,13 @@ def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content
             or ``unreadable_text`` (the text extraction failed).
 
     """
+    with streams_up_to(len(pdf_bytes)):
+        return _analyse(
+            pdf_bytes, job_id=job_id, page_number=page_number, max_content_bytes=max_content_bytes
+        )
+
+
+def _analyse(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_bytes: int) -> PageResult:
     page = _open_page(pdf_bytes, page_number)
     left, bottom, width, height = _box(page, page_number)
     rotation = _rotation(page)

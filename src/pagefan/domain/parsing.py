@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import struct
 import zlib
+from contextlib import AbstractContextManager
 
+from pypdf import Configuration, PdfReader, apply_configuration, get_configuration
 from pypdf.errors import PyPdfError
 
 # What pypdf and the Python it runs on raise for malformed input. Deliberately not ``Exception``:
@@ -39,3 +41,31 @@ def detail(exc: BaseException) -> str:
     """
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
+
+
+def streams_up_to(size: int) -> AbstractContextManager[Configuration]:
+    """Let pypdf read any stream that fits in a file of ``size`` bytes (by default it stops at 75 MB).
+
+    pypdf refuses a stream whose declared /Length passes ``maximum_declared_stream_length``, so
+    as not to read without end; from an in-memory file it can never read more than the file, so
+    below the file's size the limit only refused large, legitimate images (a 90 MB scan under the
+    100 MB MaxUploadBytes came out "damaged").
+
+    Args:
+        size: The size of the file the reader reads, in bytes.
+
+    Returns:
+        A context manager applying the raised limit (never lowering pypdf's).
+
+    """
+    limit = max(size, get_configuration().maximum_declared_stream_length)
+    return apply_configuration(maximum_declared_stream_length=limit)
+
+
+def reader_size(reader: PdfReader) -> int:
+    """The size in bytes of the file ``reader`` reads (its position is left as it was)."""
+    stream = reader.stream
+    position = stream.tell()
+    size = stream.seek(0, 2)
+    stream.seek(position)
+    return size

@@ -16,7 +16,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
 from pypdf.generic import ByteStringObject, Destination, NameObject, NumberObject, TextStringObject
 
-from pagefan.domain.parsing import PARSE_ERRORS, detail
+from pagefan.domain.parsing import PARSE_ERRORS, detail, reader_size, streams_up_to
 from pagefan.errors import DocumentRejected
 from pagefan.formats import OutlineEntry
 
@@ -149,16 +149,17 @@ def open_document(data: bytes, *, max_bytes: int, max_pages: int) -> PdfReader:
         raise _not_a_pdf(data)
     # Offsets in the file are counted from the header, not from any junk in front of it.
     stream = BytesIO(memoryview(data)[offset:] if offset else data)
-    try:
-        reader = PdfReader(stream, strict=False)
-    except (NotImplementedError, DependencyError) as exc:
-        # The reader raises these only while setting up decryption (an unsupported handler,
-        # such as certificate security, or a missing crypto package).
-        raise _unsupported_encryption(exc) from exc
-    except PARSE_ERRORS as exc:
-        raise _damaged(data, exc) from exc
-    _unlock(reader)
-    pages = _count_pages(reader, max_pages)
+    with streams_up_to(size):
+        try:
+            reader = PdfReader(stream, strict=False)
+        except (NotImplementedError, DependencyError) as exc:
+            # The reader raises these only while setting up decryption (an unsupported handler,
+            # such as certificate security, or a missing crypto package).
+            raise _unsupported_encryption(exc) from exc
+        except PARSE_ERRORS as exc:
+            raise _damaged(data, exc) from exc
+        _unlock(reader)
+        pages = _count_pages(reader, max_pages)
     if pages == 0:
         raise DocumentRejected("no_pages", "The PDF has no pages.")
     if pages > max_pages:
@@ -311,6 +312,11 @@ def document_metadata(reader: PdfReader) -> dict[str, str]:
         The metadata, at most 64 entries of at most 4096 characters each.
 
     """
+    with streams_up_to(reader_size(reader)):
+        return _metadata(reader)
+
+
+def _metadata(reader: PdfReader) -> dict[str, str]:
     result: dict[str, str] = {}
     try:
         info = reader.metadata
@@ -348,12 +354,13 @@ def document_outline(reader: PdfReader) -> list[OutlineEntry]:
         The top-level entries, each with its children.
 
     """
-    try:
-        raw = reader.outline
-    except PARSE_ERRORS:
-        return []
-    budget = [MAX_OUTLINE_ENTRIES]
-    return _outline_entries(reader, raw, depth=0, budget=budget)
+    with streams_up_to(reader_size(reader)):
+        try:
+            raw = reader.outline
+        except PARSE_ERRORS:
+            return []
+        budget = [MAX_OUTLINE_ENTRIES]
+        return _outline_entries(reader, raw, depth=0, budget=budget)
 
 
 def _outline_entries(reader: PdfReader, items: Any, *, depth: int, budget: list[int]) -> list[OutlineEntry]:
@@ -411,14 +418,16 @@ def split_pages(reader: PdfReader) -> Iterator[tuple[int, bytes]]:
         DocumentRejected: ``damaged`` when a page cannot be copied out of the document.
 
     """
+    size = reader_size(reader)
     for index in range(len(reader.pages)):
         page_number = index + 1
         try:
             # A fresh writer per page: sharing one would accumulate every page's objects.
-            writer = PdfWriter()
-            writer.add_page(reader.pages[index], excluded_keys=_EXCLUDED_PAGE_KEYS)
-            buffer = BytesIO()
-            writer.write(buffer)
+            with streams_up_to(size):
+                writer = PdfWriter()
+                writer.add_page(reader.pages[index], excluded_keys=_EXCLUDED_PAGE_KEYS)
+                buffer = BytesIO()
+                writer.write(buffer)
         except PARSE_ERRORS as exc:
             raise DocumentRejected(
                 "damaged", f"Page {page_number} of the PDF is damaged and cannot be copied ({detail(exc)})."

@@ -402,6 +402,26 @@ def test_a_bomb_in_an_object_stream_is_refused_as_past_a_safety_limit() -> None:
     assert "decompression bomb" in str(rejection)
 
 
+def test_a_stream_longer_than_pypdfs_75_mb_default_is_split_and_analysed(pdfs: Any) -> None:
+    # A 76 MiB image (a large uncompressed scan) in a file under the default 100 MB MaxUploadBytes.
+    from pagefan.domain.analysis import analyse_page
+
+    image = pdfs.stream(
+        bytes(76 * 1024 * 1024),
+        b"/Type /XObject /Subtype /Image /Width 8192 /Height 9728 /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8",
+    )
+    data = pdfs.one_page(
+        b"q 100 0 0 100 0 0 cm /Im1 Do Q BT /F1 12 Tf 72 700 Td (scan) Tj ET",
+        resources=b"/XObject << /Im1 6 0 R >>",
+        extra_objects=[image],
+    )
+    [(number, page)] = list(split_pages(open_document(data, max_bytes=100 * 1024 * 1024, max_pages=5)))
+    assert number == 1 and len(page) > 76 * 1024 * 1024
+    result = analyse_page(page, job_id="j", page_number=1, max_content_bytes=1024 * 1024)
+    assert (result.words, result.image_count) == (["scan"], 1)
+
+
 def test_absurdly_deep_page_tree_is_damaged_not_a_crash(pdfs: Any) -> None:
     depth = 300
     nodes = [b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % (number + 1) for number in range(2, depth + 2)]
