@@ -306,7 +306,7 @@ def test_every_function_stays_within_its_memory_and_time(run: HostileRun, record
         }
         assert stats.max_rss_mb < spec.memory_mb, name
         # The behavioural limit is Lambda's Timeout; tighter wall-clock bounds break on a loaded machine
-        # (the time budget itself is tested in test_time_budget.py). Times are reported, not asserted.
+        # (the time budget itself is tested in test_budgets.py). Times are reported, not asserted.
         assert longest_ms < spec.timeout_s * 1000, name
     record_property("functions", measured)
     record_property("run_seconds", round(run.seconds, 1))
