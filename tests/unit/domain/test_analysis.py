@@ -304,7 +304,8 @@ def test_looking_for_font_selections_takes_linear_time(pdfs: Any, hostile: bytes
     started = time.monotonic()
     with contextlib.suppress(PageFailed):
         analyse(data)
-    assert time.monotonic() - started < 5
+    # Linear: well under a second; a quadratic scan would take hours. Loose for a loaded machine.
+    assert time.monotonic() - started < 30
 
 
 def test_a_form_s_missing_font_gets_a_stand_in_too(pdfs: Any) -> None:
