@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from pagefan.local.intrinsics import Resolver
+from pagefan.local.intrinsics import Resolver, typed_parameters
+from tests.security.policy import Request
 
 MATRIX_PATH = Path(__file__).with_name("permission_matrix.yaml")
 
@@ -50,11 +51,15 @@ def _rows(role: str, entries: list[list[str]], *, allowed: bool) -> tuple[Row, .
     )
 
 
-def load_matrix(path: Path = MATRIX_PATH) -> dict[str, RoleEntry]:
-    """The matrix by role name; every role also carries the rows every role must be denied."""
+def load_matrix(path: Path = MATRIX_PATH, *, with_options: bool = False) -> dict[str, RoleEntry]:
+    """The matrix by role name; every role also carries the rows every role must be denied.
+
+    ``with_options``: the rows for a stack deployed with the deployer's options (the matrix's
+    ``options``) as well: the base rows must hold there too.
+    """
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     common = data.get("every_role", {}).get("deny", [])
-    return {
+    matrix = {
         name: RoleEntry(
             name=name,
             role=entry["role"],
@@ -63,6 +68,47 @@ def load_matrix(path: Path = MATRIX_PATH) -> dict[str, RoleEntry]:
             deny=_rows(name, [*entry.get("deny", []), *common], allowed=False),
         )
         for name, entry in data["roles"].items()
+    }
+    if not with_options:
+        return matrix
+    return {
+        name: RoleEntry(
+            name=name,
+            role=entry.role,
+            summary=entry.summary,
+            allow=(*entry.allow, *option_rows(name, data["options"], allowed=True)),
+            deny=(*entry.deny, *option_rows(name, data["options"], allowed=False)),
+        )
+        for name, entry in matrix.items()
+    }
+
+
+def option_rows(name: str, options: Mapping[str, Any], *, allowed: bool) -> tuple[Row, ...]:
+    """One role's rows that hold only when the stack is deployed with the deployer's options."""
+    own = options.get("roles", {}).get(name, {})
+    if allowed:
+        in_vpc = options.get("functions_in_vpc", {})
+        vpc = in_vpc.get("allow", []) if name in in_vpc.get("roles", []) else []
+        return _rows(name, [*own.get("allow", []), *vpc], allowed=True)
+    return _rows(name, [*own.get("deny", []), *options.get("every_role", {}).get("deny", [])], allowed=False)
+
+
+def load_options(path: Path = MATRIX_PATH) -> Mapping[str, Any]:
+    """The matrix's ``options`` section: the deployer's parameters and the rows they add."""
+    options: Mapping[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))["options"]
+    return options
+
+
+def key_arn(region: str, account: str) -> str:
+    """The KMS key the matrix's options deploy a stack with (``key``)."""
+    return f"arn:aws:kms:{region}:{account}:key/0f0e0d0c-1111-4222-8333-444455556666"
+
+
+def option_parameters(region: str, account: str, path: Path = MATRIX_PATH) -> dict[str, str]:
+    """The template parameters of the matrix's options, ``key`` replaced by the key's ARN."""
+    parameters = yaml.safe_load(path.read_text(encoding="utf-8"))["options"]["parameters"]
+    return {
+        name: key_arn(region, account) if value == "key" else str(value) for name, value in parameters.items()
     }
 
 
@@ -86,6 +132,12 @@ class Stack:
     def _arn(self, logical_id: str) -> str:
         return str(self.resolver.attributes[logical_id]["Arn"])
 
+    def request(self, row: Row) -> Request:
+        """The call a row describes: ``resource@service`` is a KMS call made through that service."""
+        symbolic, _, service = row.resource.partition("@")
+        context = {"kms:ViaService": f"{service}.{self.region}.amazonaws.com"} if service else {}
+        return Request(row.action, self.resource(symbolic), context)
+
     def resource(self, symbolic: str) -> str:
         """The ARN a matrix resource stands for in this stack."""
         prefix = f"arn:aws:{{}}:{self.region}:{self.account}:"
@@ -107,6 +159,11 @@ class Stack:
             "other-state-machine": prefix.format("states") + "stateMachine:someone-elses-machine",
             "other-queue": prefix.format("sqs") + "someone-elses-queue",
             "other-function": prefix.format("lambda") + "function:someone-elses-function",
+            "key": key_arn(self.region, self.account),
+            "other-key": prefix.format("kms") + "key/9e8d7c6b-5555-4666-8777-888899990000",
+            "eni": prefix.format("ec2") + "network-interface/eni-0123456789abcdef0",
+            "other-eni": "arn:aws:ec2:eu-west-1:999999999999:network-interface/eni-0123456789abcdef0",
+            "subnet": prefix.format("ec2") + "subnet/subnet-0a1b2c3d4e5f60718",
             "default-bus": prefix.format("events") + "event-bus/default",
             "*": "*",
         }
@@ -130,3 +187,21 @@ def role_policies(cloudformation: Mapping[str, Any], resolver: Resolver, role: s
         raise ValueError(f"{role} has managed policies, which these checks cannot read: write them inline")
     resolved = resolver.resolve(properties.get("Policies", []))
     return [policy["PolicyDocument"] for policy in resolved]
+
+
+def resolver_with(
+    resolver: Resolver, cloudformation: Mapping[str, Any], parameters: Mapping[str, str]
+) -> Resolver:
+    """``resolver`` as it would resolve the same stack deployed with other parameter values."""
+    other = Resolver(
+        parameters={
+            **resolver.parameters,
+            **typed_parameters(cloudformation.get("Parameters", {}), parameters),
+        },
+        pseudo=resolver.pseudo,
+        conditions=cloudformation.get("Conditions", {}),
+        mappings=resolver.mappings,
+    )
+    other.refs.update(resolver.refs)
+    other.attributes.update(resolver.attributes)
+    return other

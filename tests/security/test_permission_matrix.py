@@ -6,8 +6,13 @@ evaluating the role's policies as deployed (tests/security/policy.py): for S3 th
 for DynamoDB, Step Functions, EventBridge, Lambda, SQS, CloudWatch Logs and X-Ray (whose resources
 moto does not evaluate, or whose calls the Lambda service makes) the evaluation is the check.
 
+The rows of the deployer's options (the matrix's ``options``: the stack's own KMS key, a VPC) are
+checked by evaluating the same roles resolved with those parameters; without them, none of their
+allowances may hold. tests/security/test_deployer_options.py deploys the stack with them.
+
 Then every single weakening of the template is tried: each statement of each role dropped, its
-resources widened to "*", its actions widened to "service:*". Each must break a row of the matrix.
+resources widened to "*", its actions widened to "service:*" (the conditional statements of the
+options too). Each must break a row of the matrix.
 """
 
 from __future__ import annotations
@@ -27,13 +32,25 @@ from botocore.exceptions import ClientError
 from pagefan.local.account import EmulatedAccount
 from pagefan.local.iam import LAMBDA_SERVICE, STATES_SERVICE, trusts_service
 from pagefan.local.template import translate
-from tests.security.matrix import Row, Stack, all_rows, load_matrix, role_policies
-from tests.security.policy import Decision, Request, evaluate, statements
+from tests.security.matrix import (
+    Row,
+    Stack,
+    all_rows,
+    load_matrix,
+    option_parameters,
+    resolver_with,
+    role_policies,
+)
+from tests.security.policy import Decision, evaluate, statements
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 MATRIX = load_matrix()
 ROWS = list(all_rows(MATRIX))
+OPTIONS_MATRIX = load_matrix(with_options=True)
+OPTIONS_ROWS = list(all_rows(OPTIONS_MATRIX))
+# What the options allow, which nothing may allow without them.
+OPTION_ALLOWANCES = [row for row in OPTIONS_ROWS if row.allowed and row not in ROWS]
 _NO_RETRIES = Config(retries={"total_max_attempts": 1})
 # Errors that mean the call never reached IAM's decision: a broken test, not an answer.
 _NOT_AN_ANSWER = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
@@ -61,6 +78,14 @@ def stack(account: EmulatedAccount) -> Stack:
         },
         resolver=account.resolver,
     )
+
+
+@pytest.fixture(scope="module")
+def options_stack(account: EmulatedAccount, stack: Stack) -> Stack:
+    """The same stack's names, resolved as if deployed with the matrix's options."""
+    parameters = option_parameters(stack.region, stack.account)
+    resolver = resolver_with(account.resolver, account.template.cloudformation, parameters)
+    return Stack(region=stack.region, account=stack.account, buckets=stack.buckets, resolver=resolver)
 
 
 def _row_id(row: Row) -> str:
@@ -148,14 +173,30 @@ def _decide(
     account: EmulatedAccount, stack: Stack, row: Row, cloudformation: dict[str, Any] | None = None
 ) -> Decision:
     role = MATRIX[row.role].role
-    documents = role_policies(cloudformation or account.template.cloudformation, account.resolver, role)
-    return evaluate(documents, Request(row.action, stack.resource(row.resource)))
+    documents = role_policies(cloudformation or account.template.cloudformation, stack.resolver, role)
+    return evaluate(documents, stack.request(row))
 
 
 @pytest.mark.parametrize("row", ROWS, ids=_row_id)
 def test_row_holds_for_the_role_policies(account: EmulatedAccount, stack: Stack, row: Row) -> None:
     decision = _decide(account, stack, row)
     assert (decision == Decision.ALLOWED) == row.allowed, f"{row}: {decision.value}"
+
+
+@pytest.mark.parametrize("row", OPTIONS_ROWS, ids=_row_id)
+def test_row_holds_with_the_deployer_options(
+    account: EmulatedAccount, options_stack: Stack, row: Row
+) -> None:
+    decision = _decide(account, options_stack, row)
+    assert (decision == Decision.ALLOWED) == row.allowed, f"{row} (with the options): {decision.value}"
+
+
+@pytest.mark.parametrize("row", OPTION_ALLOWANCES, ids=_row_id)
+def test_without_the_options_no_role_may_use_a_key_or_a_network(
+    account: EmulatedAccount, stack: Stack, row: Row
+) -> None:
+    decision = _decide(account, stack, row)
+    assert decision != Decision.ALLOWED, f"{row} without the options: {decision.value}"
 
 
 def test_the_evaluated_policies_are_the_ones_the_account_holds(account: EmulatedAccount) -> None:
@@ -267,7 +308,8 @@ def _mutations() -> Iterator[tuple[str, str, int, str]]:
     cloudformation = translate(TEMPLATE, {}, region="us-east-1").cloudformation
     for name, entry in load_matrix().items():
         (policy,) = cloudformation["Resources"][entry.role]["Properties"]["Policies"]
-        for index, statement in enumerate(policy["PolicyDocument"]["Statement"]):
+        for index, written in enumerate(policy["PolicyDocument"]["Statement"]):
+            statement = _unconditional(written)
             sid = statement.get("Sid", str(index))
             yield f"{name}-{sid}-dropped", entry.role, index, "drop"
             resources = (
@@ -280,6 +322,14 @@ def _mutations() -> Iterator[tuple[str, str, int, str]]:
                 yield f"{name}-{sid}-action-star", entry.role, index, "widen-action"
 
 
+def _unconditional(statement: dict[str, Any]) -> dict[str, Any]:
+    """The statement, or the one a deployer option adds (``Fn::If [condition, statement, NoValue]``)."""
+    if set(statement) == {"Fn::If"}:
+        _condition, when_set, _otherwise = statement["Fn::If"]
+        return dict(when_set)
+    return statement
+
+
 MUTATIONS = list(_mutations())
 
 
@@ -289,26 +339,31 @@ def mutate(cloudformation: dict[str, Any], role: str, index: int, kind: str) -> 
     statements_ = mutated["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     if kind == "drop":
         del statements_[index]
-    elif kind == "widen-resource":
-        statements_[index]["Resource"] = "*"
+        return mutated
+    # A conditional statement is changed where it applies: in its Fn::If's first branch.
+    written = statements_[index]
+    statement = written["Fn::If"][1] if set(written) == {"Fn::If"} else written
+    if kind == "widen-resource":
+        statement["Resource"] = "*"
     else:
-        actions = statements_[index]["Action"]
+        actions = statement["Action"]
         services = sorted(
             {action.split(":")[0] for action in (actions if isinstance(actions, list) else [actions])}
         )
-        statements_[index]["Action"] = [f"{service}:*" for service in services]
+        statement["Action"] = [f"{service}:*" for service in services]
     return mutated
 
 
 @pytest.mark.parametrize(("role", "index", "kind"), [m[1:] for m in MUTATIONS], ids=[m[0] for m in MUTATIONS])
 def test_weakening_one_statement_breaks_a_row(
-    account: EmulatedAccount, stack: Stack, role: str, index: int, kind: str
+    account: EmulatedAccount, options_stack: Stack, role: str, index: int, kind: str
 ) -> None:
+    # With the options set, every statement applies, and every row (the options' too) must hold.
     mutated = mutate(account.template.cloudformation, role, index, kind)
-    (name,) = [name for name, entry in MATRIX.items() if entry.role == role]
+    (name,) = [name for name, entry in OPTIONS_MATRIX.items() if entry.role == role]
     broken = [
         row
-        for row in (*MATRIX[name].allow, *MATRIX[name].deny)
-        if (_decide(account, stack, row, mutated) == Decision.ALLOWED) != row.allowed
+        for row in (*OPTIONS_MATRIX[name].allow, *OPTIONS_MATRIX[name].deny)
+        if (_decide(account, options_stack, row, mutated) == Decision.ALLOWED) != row.allowed
     ]
     assert broken, f"{kind} of statement {index} of {role} breaks no row of the permission matrix"

@@ -108,7 +108,12 @@ class EmulatedAccount:
     # --- lifecycle --------------------------------------------------------------------------
 
     def __enter__(self) -> EmulatedAccount:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            # A template or parameter the deployment refuses must not leave the server running.
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

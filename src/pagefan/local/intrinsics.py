@@ -1,8 +1,9 @@
 """CloudFormation intrinsic functions, resolved the way CloudFormation resolves them.
 
 Enough of the language for a translated SAM template: Ref, Fn::GetAtt, Fn::Sub, Fn::Join,
-Fn::If and the condition functions, Fn::Select, Fn::Split, Fn::FindInMap, Fn::Base64, and the
-pseudo parameters. Anything else is an error naming the function, never a silent guess.
+Fn::If and the condition functions, Fn::Select, Fn::Split, Fn::FindInMap, Fn::Base64, the
+pseudo parameters, and the rule function Fn::EachMemberEquals (for the template's Rules).
+Anything else is an error naming the function, never a silent guess.
 """
 
 from __future__ import annotations
@@ -25,13 +26,25 @@ NO_VALUE = _NoValue()
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
+def typed_parameters(
+    specs: Mapping[str, Mapping[str, Any]], values: Mapping[str, str]
+) -> dict[str, str | list[str]]:
+    """Parameter values as Ref returns them: a CommaDelimitedList is a list, anything else text."""
+    return {
+        name: [item.strip() for item in value.split(",")]
+        if specs.get(name, {}).get("Type") == "CommaDelimitedList"
+        else value
+        for name, value in values.items()
+    }
+
+
 class Resolver:
     """Resolve intrinsics against parameters, pseudo parameters and created resources."""
 
     def __init__(
         self,
         *,
-        parameters: Mapping[str, str],
+        parameters: Mapping[str, str | list[str]],
         pseudo: Mapping[str, str],
         conditions: Mapping[str, Any],
         mappings: Mapping[str, Any] | None = None,
@@ -126,6 +139,9 @@ class Resolver:
             return all(self.resolve(item) for item in argument)
         if name == "Fn::Or":
             return any(self.resolve(item) for item in argument)
+        if name == "Fn::EachMemberEquals":
+            members, expected = argument
+            return all(str(member) == str(self.resolve(expected)) for member in self.resolve(members))
         if name == "Fn::Select":
             index, items = argument
             return self.resolve(items)[int(self.resolve(index))]

@@ -18,7 +18,7 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from pagefan.local.intrinsics import Resolver, TemplateError, references
+from pagefan.local.intrinsics import Resolver, TemplateError, references, typed_parameters
 from pagefan.local.template import TranslatedTemplate
 
 ACCOUNT_ID = "123456789012"
@@ -168,11 +168,12 @@ class StackDeployer:
         for name, spec in cfn.get("Parameters", {}).items():
             check_parameter(name, spec, parameters[name])
         self.resolver = Resolver(
-            parameters=parameters,
+            parameters=typed_parameters(cfn.get("Parameters", {}), parameters),
             pseudo=pseudo,
             conditions=cfn.get("Conditions", {}),
             mappings=cfn.get("Mappings", {}),
         )
+        self._check_rules(cfn.get("Rules", {}))
         resources: dict[str, dict[str, Any]] = cfn["Resources"]
         graph: dict[str, set[str]] = {}
         for logical_id, resource in resources.items():
@@ -197,6 +198,16 @@ class StackDeployer:
                 continue
             self.deployment.outputs[name] = str(self.resolver.resolve(output["Value"]))
         return self.deployment
+
+    def _check_rules(self, rules: dict[str, Any]) -> None:
+        """Refuse parameter values that break one of the template's Rules, as CloudFormation does."""
+        for name, rule in rules.items():
+            if "RuleCondition" in rule and not self.resolver.resolve(rule["RuleCondition"]):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not self.resolver.resolve(assertion["Assert"]):
+                    description = assertion.get("AssertDescription", "an assertion does not hold")
+                    raise TemplateError(f"template rule {name}: {description}")
 
     def _created(self, logical_id: str, ref: str, **attributes: str) -> None:
         self.resolver.refs[logical_id] = ref
@@ -314,7 +325,13 @@ class StackDeployer:
         name = props.get("QueueName") or _physical_name(self.deployment.stack_name, logical_id, limit=80)
         attributes = {
             key: str(props[key])
-            for key in ("MessageRetentionPeriod", "VisibilityTimeout", "SqsManagedSseEnabled")
+            for key in (
+                "MessageRetentionPeriod",
+                "VisibilityTimeout",
+                "SqsManagedSseEnabled",
+                "KmsMasterKeyId",
+                "KmsDataKeyReusePeriodSeconds",
+            )
             if key in props
         }
         url = self._client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
@@ -400,6 +417,8 @@ class StackDeployer:
             Environment={
                 "Variables": {k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()}
             },
+            # Recorded, not emulated: locally every environment reaches the emulated account directly.
+            **({"VpcConfig": props["VpcConfig"]} if "VpcConfig" in props else {}),
         )
         reserved = props.get("ReservedConcurrentExecutions")
         self.deployment.functions[logical_id] = FunctionSpec(
