@@ -75,3 +75,25 @@ def test_each_page_counts_once_whatever_the_deliveries(
     assert {item.page_number: item.status for item in items} == first  # the first recording wins
     assert record.pages_done + record.pages_failed == pages
     assert record.pages_failed == sum(1 for status in first.values() if status == PageStatus.FAILED)
+
+
+def test_forgetting_a_failed_page_happens_once_and_never_to_a_done_page(store: JobStore) -> None:
+    # GIVEN a job with page 1 FAILED and page 2 DONE
+    job_id = f"job-{next(_JOBS)}"
+    source = SourceRef(bucket="raw", key="a.pdf", version_id="v", etag="e", size=1)
+    assert store.create_job(job_id, source, deadline="2099-01-01T00:00:00.000Z")
+    assert store.record_page(job_id, 1, status=PageStatus.FAILED, duration_ms=1, reason="bad")
+    assert store.record_page(job_id, 2, status=PageStatus.DONE, duration_ms=1)
+
+    # WHEN the failed page is forgotten twice, and the done page and a page never recorded once each
+    # THEN only the first forgetting of the failed page changes anything
+    assert store.forget_failed_page(job_id, 1)
+    assert not store.forget_failed_page(job_id, 1)
+    assert not store.forget_failed_page(job_id, 2)
+    assert not store.forget_failed_page(job_id, 3)
+    record = store.get_job(job_id)
+    assert record is not None
+    assert (record.pages_done, record.pages_failed) == (1, 0)
+    assert [item.page_number for item in store.iter_pages(job_id)] == [2]
+    # and the page can be recorded again, counted once
+    assert store.record_page(job_id, 1, status=PageStatus.DONE, duration_ms=1)

@@ -62,6 +62,18 @@ def _is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def _first_condition_failed(error: ClientError) -> bool:
+    """Whether a transaction was cancelled because its first item's condition did not hold.
+
+    Any other cancellation (a conflict with a concurrent transaction, throttling) is not an answer
+    about the item and must be raised, not read as "already done".
+    """
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False
+    reasons = error.response.get("CancellationReasons", [])
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+
+
 class JobStore:
     """Job bookkeeping on one DynamoDB table (``job_id`` partition key, ``item`` sort key)."""
 
@@ -184,10 +196,7 @@ class JobStore:
                 ]
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = error.response.get("CancellationReasons", [])
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            if _first_condition_failed(error):
                 return False
             raise
         return True
@@ -220,7 +229,7 @@ class JobStore:
                 ]
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+            if _first_condition_failed(error):
                 return False
             raise
         return True
