@@ -108,12 +108,16 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
             )
             (work / "results" / f"{number:05d}.json").write_bytes(dumps(result.to_dict()))
     elif stage == "combine":
-        from pagefan.domain.combine import write_document_json, write_document_text
+        from pagefan.domain.combine import write_documents
 
-        with (work / "document.json").open("w", encoding="utf-8") as out:
-            write_document_json(job_id="bench", info=info, pages=_results(work, pages), out=out)
-        with (work / "document.txt").open("w", encoding="utf-8") as out:
-            write_document_text(_results(work, pages), out)
+        # As the Combiner: one pass over the page results feeds both files.
+        with (
+            (work / "document.json").open("w", encoding="utf-8") as json_out,
+            (work / "document.txt").open("w", encoding="utf-8") as text_out,
+        ):
+            write_documents(
+                job_id="bench", info=info, pages=_results(work, pages), json_out=json_out, text_out=text_out
+            )
     elif stage in ("svg", "pdf"):
         from pagefan.domain.svg import render_page_svg
         from pagefan.stages.exporting import page_title

@@ -1,14 +1,15 @@
 """Combine page results into ``document.json`` and ``document.txt``, streaming page by page.
 
 Neither writer holds more than one page: the Combiner's memory does not grow with the page
-count, however long the document.
+count, however long the document. ``write_documents`` feeds both from one pass over the pages,
+so each page result is read and parsed once.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from typing import Any, TextIO
 
@@ -114,4 +115,42 @@ def write_document_text(pages: Iterable[PageResult], out: TextIO) -> None:
     for index, page in enumerate(pages):
         if index:
             out.write("\f")
-        out.write(_TEXT_CONTROLS.sub(" ", page.text))
+        out.write(_page_text(page))
+
+
+def _page_text(page: PageResult) -> str:
+    return _TEXT_CONTROLS.sub(" ", page.text)
+
+
+def write_documents(
+    *, job_id: str, info: DocumentInfo, pages: Iterable[PageResult], json_out: TextIO, text_out: TextIO
+) -> int:
+    """Write document.json and document.txt from one pass over the pages.
+
+    Each page goes to ``text_out`` (as ``write_document_text`` writes it) as ``write_document_json``
+    takes it from the same iteration, so one page at a time is held and the pages are read once.
+    On an error both outputs are incomplete; the caller discards them.
+
+    Args:
+        job_id: The job's id (must match ``info`` and every page).
+        info: The document facts the Splitter stored.
+        pages: Page results in increasing page order (iterated once).
+        json_out: Where document.json goes; write it as UTF-8.
+        text_out: Where document.txt goes; write it as UTF-8.
+
+    Returns:
+        The number of pages written.
+
+    Raises:
+        ValueError: As ``write_document_json``.
+
+    """
+
+    def also_as_text() -> Iterator[PageResult]:
+        for index, page in enumerate(pages):
+            if index:
+                text_out.write("\f")
+            text_out.write(_page_text(page))
+            yield page
+
+    return write_document_json(job_id=job_id, info=info, pages=also_as_text(), out=json_out)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from pagefan import layout
 from pagefan.aws.objects import upload_file
 from pagefan.config import CombinerSettings
-from pagefan.domain.combine import write_document_json, write_document_text
+from pagefan.domain.combine import write_documents
 from pagefan.formats import JobInput, object_metadata
 from pagefan.stages.page_results import iter_page_results, read_document_info
 
@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 def combine_job(*, s3: S3Client, settings: CombinerSettings, job: JobInput) -> dict[str, str]:
     """Write the job's document.json and document.txt to the results bucket; return their keys.
 
-    Both files are streamed to local temporary files page by page, so memory does not grow with
-    the page count, then uploaded (multipart when large).
+    One pass over the page results feeds both files, streamed to local temporary files page by
+    page (each result is read from S3 once, and memory does not grow with the page count), which
+    are then uploaded (multipart when large).
     """
     info = read_document_info(s3, settings.work_bucket, job.job_id)
     metadata = object_metadata(job.job_id, pages_total=job.pages_total)
@@ -30,12 +31,13 @@ def combine_job(*, s3: S3Client, settings: CombinerSettings, job: JobInput) -> d
     }
     with tempfile.TemporaryDirectory() as scratch:
         json_path = f"{scratch}/document.json"
-        with open(json_path, "w", encoding="utf-8") as out:
-            pages = iter_page_results(s3, settings.work_bucket, job.job_id, job.pages_total)
-            write_document_json(job_id=job.job_id, info=info, pages=pages, out=out)
         text_path = f"{scratch}/document.txt"
-        with open(text_path, "w", encoding="utf-8") as out:
-            write_document_text(iter_page_results(s3, settings.work_bucket, job.job_id, job.pages_total), out)
+        with (
+            open(json_path, "w", encoding="utf-8") as json_out,
+            open(text_path, "w", encoding="utf-8") as text_out,
+        ):
+            pages = iter_page_results(s3, settings.work_bucket, job.job_id, job.pages_total)
+            write_documents(job_id=job.job_id, info=info, pages=pages, json_out=json_out, text_out=text_out)
         upload_file(
             s3,
             settings.results_bucket,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pagefan.domain.combine import page_entry, write_document_json, write_document_text
+from pagefan.domain.combine import page_entry, write_document_json, write_document_text, write_documents
 from pagefan.formats import DocumentInfo, OutlineEntry, PageResult, SourceRef, TextRun, dumps
 
 JOB = "job-42"
@@ -162,6 +162,47 @@ def test_document_text_of_one_page_and_of_none() -> None:
     write_document_text(iter([result(1, "alone")]), single)
     write_document_text([], empty)
     assert (single.getvalue(), empty.getvalue()) == ("alone", "")
+
+
+def test_one_pass_writes_both_files_exactly_as_the_two_writers() -> None:
+    # GIVEN pages with control characters, an empty page and a failed (absent) page
+    pages = [result(1, "a\fb\x00c"), result(2, ""), result(4)]
+    json_alone, text_alone = StringIO(), StringIO()
+    write_document_json(job_id=JOB, info=info(4), pages=iter(pages), out=json_alone)
+    write_document_text(iter(pages), text_alone)
+
+    # WHEN both files come from one pass over the pages
+    json_out, text_out = StringIO(), StringIO()
+    count = write_documents(job_id=JOB, info=info(4), pages=iter(pages), json_out=json_out, text_out=text_out)
+
+    # THEN each is byte for byte what its own writer gives
+    assert count == 3
+    assert json_out.getvalue() == json_alone.getvalue()
+    assert text_out.getvalue() == text_alone.getvalue() == "a b c\f\fpage 4 says hello\nline two\u2028€"
+
+
+def test_one_pass_reads_each_page_once_and_holds_one_at_a_time() -> None:
+    json_out, text_out = StringIO(), StringIO()
+    asked: list[int] = []
+
+    def pages() -> Iterator[PageResult]:
+        for number in range(1, 4):
+            # Each page is in both files before the next one is asked for.
+            if number > 1:
+                assert f'"page_number":{number - 1},' in json_out.getvalue()
+                assert text_out.getvalue().endswith(f"page {number - 1} says hello\nline two\u2028€")
+            asked.append(number)
+            yield result(number)
+
+    assert write_documents(job_id=JOB, info=info(), pages=pages(), json_out=json_out, text_out=text_out) == 3
+    assert asked == [1, 2, 3]
+
+
+def test_one_pass_refuses_what_the_json_writer_refuses() -> None:
+    with pytest.raises(ValueError):
+        write_documents(
+            job_id=JOB, info=info(), pages=[result(2), result(1)], json_out=StringIO(), text_out=StringIO()
+        )
 
 
 def test_document_text_keeps_reading_order_within_each_page() -> None:
