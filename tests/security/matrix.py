@@ -205,3 +205,12 @@ def resolver_with(
     other.refs.update(resolver.refs)
     other.attributes.update(resolver.attributes)
     return other
+
+
+def held_policies(iam: Any, role_arn: str) -> list[dict[str, Any]]:
+    """The inline policy documents an account's IAM holds for a role."""
+    name = role_arn.rsplit("/", 1)[1]
+    return [
+        iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+    ]

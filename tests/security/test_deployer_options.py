@@ -18,7 +18,7 @@ from pagefan.local.intrinsics import TemplateError
 from pagefan.local.samples import make_sample_pdf
 from pagefan.local.stack import ACCOUNT_ID
 from tests.integration.pipeline import TEMPLATE, pipeline
-from tests.security.matrix import load_matrix, option_parameters, role_policies
+from tests.security.matrix import held_policies, load_matrix, option_parameters, role_policies
 from tests.security.policy import statements
 
 OPTIONS = option_parameters(REGION, ACCOUNT_ID)
@@ -62,11 +62,7 @@ def test_with_the_options_every_object_and_data_store_uses_the_key(tmp_path: Pat
         # and the roles the account holds are the ones the permission matrix evaluates with the options
         iam = account.client("iam")
         for entry in load_matrix().values():
-            name = account.deployment.roles[entry.role].rsplit("/", 1)[1]
-            held = [
-                iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
-                for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
-            ]
+            held = held_policies(iam, account.deployment.roles[entry.role])
             evaluated = role_policies(account.template.cloudformation, account.resolver, entry.role)
             assert statements(held) == statements(evaluated), entry.role
             assert "UseStackKey" in {statement.get("Sid") for statement in statements(held)}, entry.role
@@ -94,11 +90,9 @@ def test_without_the_options_buckets_use_sse_s3_and_no_function_is_in_a_vpc(tmp_
             assert not vpc.get("SubnetIds"), spec.logical_id
         iam = account.client("iam")
         for entry in load_matrix().values():
-            name = account.deployment.roles[entry.role].rsplit("/", 1)[1]
-            for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-                document = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
-                sids = {statement.get("Sid") for statement in statements([document])}
-                assert not sids & {"UseStackKey", "ManageNetworkInterfaces", "DescribeNetworkInterfaces"}
+            held = held_policies(iam, account.deployment.roles[entry.role])
+            sids = {statement.get("Sid") for statement in statements(held)}
+            assert not sids & {"UseStackKey", "ManageNetworkInterfaces", "DescribeNetworkInterfaces"}
 
 
 def test_subnets_without_security_groups_are_refused_before_anything_is_deployed(tmp_path: Path) -> None:

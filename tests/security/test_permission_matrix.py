@@ -36,6 +36,7 @@ from tests.security.matrix import (
     Row,
     Stack,
     all_rows,
+    held_policies,
     load_matrix,
     option_parameters,
     resolver_with,
@@ -202,11 +203,7 @@ def test_without_the_options_no_role_may_use_a_key_or_a_network(
 def test_the_evaluated_policies_are_the_ones_the_account_holds(account: EmulatedAccount) -> None:
     iam = account.client("iam")
     for entry in MATRIX.values():
-        name = account.deployment.roles[entry.role].rsplit("/", 1)[1]
-        held = [
-            iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
-            for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
-        ]
+        held = held_policies(iam, account.deployment.roles[entry.role])
         evaluated = role_policies(account.template.cloudformation, account.resolver, entry.role)
         assert statements(held) == statements(evaluated), entry.role
 
