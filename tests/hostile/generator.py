@@ -21,6 +21,8 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, NumberObject
 
 from pagefan.local.samples import make_sample_pdf, sample_words
+from tests.pdf_bytes import build_pdf as build_raw_pdf
+from tests.pdf_bytes import stream
 
 # --- expectations ------------------------------------------------------------------------
 
@@ -70,24 +72,10 @@ class Hostile:
 
 
 def build_pdf(objects: Sequence[bytes], *, root: int = 1, trailer_extra: bytes = b"") -> bytes:
-    """Assemble objects numbered 1, 2, ... into a PDF with a correct xref table."""
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root %d 0 R " % (len(objects) + 1, root) + trailer_extra + b">>\n"
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
-
-
-def stream(content: bytes, dictionary: bytes = b"") -> bytes:
-    """A stream object's body with the right /Length."""
-    return b"<< /Length %d %s >>\nstream\n" % (len(content), dictionary) + content + b"\nendstream"
+    """Assemble objects numbered 1, 2, ... into a PDF whose header marks it binary, as writers do."""
+    return build_raw_pdf(
+        objects, root=root, trailer_extra=trailer_extra, header=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+    )
 
 
 def flate(content: bytes) -> bytes:
