@@ -13,12 +13,28 @@ if one stops applying).
 4. DynamoDB writes are not isolated from each other: concurrent requests read and write an item
    without a lock, so two transactions that ADD to one counter can lose an increment (or both
    pass a condition only one should). DynamoDB applies them one after another.
+
+Where moto does needless work per request, the runtime makes it cheaper without changing what
+any request returns (``pagefan run`` sends tens of thousands of requests to one process):
+
+A. A DynamoDB transaction deep-copies every table it names before it runs, once per item (a page
+   recording copies the whole jobs table twice), so that it can put the copy back if the
+   transaction is cancelled: each transaction costs time in proportion to the table, and a
+   document's recordings in proportion to its pages squared. It is enough to keep a copy of
+   the items the transaction names, and to put those back.
+B. Every request lists moto's package folder (``list_of_moto_modules``: ~170 ``isdir`` calls)
+   to route it to a service, under the dispatcher's one lock. The folder does not change while
+   the process runs: it is listed once.
+C. The engine parses a JSONPath each time it evaluates one, and jsonpath_ng builds a new parser
+   (its yacc tables) for each parse: ~5 ms for every path of every state of every poll. A parsed
+   path is a value that ``find`` does not change, so each path is parsed once.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,8 +68,13 @@ def apply() -> None:
         return
     _applied = True
 
+    _list_moto_modules_once()
+    # Inside the write lock that _serialise_dynamodb_writes adds: the items a transaction names are
+    # copied, and put back, while no other write can change them.
+    _roll_back_transactions_by_item()
     _serialise_dynamodb_writes()
 
+    import functools
     import importlib
     from pathlib import Path
 
@@ -84,12 +105,15 @@ def apply() -> None:
     state_module.StateData = state_data
     is_operator.IsTimestamp.string_to_timestamp = staticmethod(parse_timestamp)
 
+    # C: parsed paths are kept (the engine's own parse too, which original_extract calls).
+    parsed = functools.lru_cache(maxsize=1024)(parse_path)
+    json_path.parse = parsed  # type: ignore[attr-defined]
     original_extract = json_path.extract_json
 
     def extract_json(path: str, data: Any) -> Any:
         if any(mark in path for mark in ("?", "*", ":", "..", ",")):
             return original_extract(path, data)
-        matches = parse_path(path).find(data)
+        matches = parsed(path).find(data)
         if len(matches) == 1:
             return matches[0].value
         return original_extract(path, data)
@@ -124,3 +148,107 @@ def _serialise_dynamodb_writes() -> None:
 
         functools.update_wrapper(serialised, original)
         setattr(DynamoDBBackend, name, serialised)
+
+
+def _roll_back_transactions_by_item() -> None:
+    import copy
+    import functools
+    import types
+
+    import moto.dynamodb.models as dynamodb_models
+    from moto.dynamodb.exceptions import ResourceNotFoundException
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    # The transaction's own whole-table copy becomes the table itself (its "rollback" then puts
+    # back the same object); every other copy in that module is a real one.
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    shim = types.ModuleType("copy", "copy, except that a DynamoDB table is not copied")
+    shim.__dict__.update({**copy.__dict__, "deepcopy": deepcopy})
+    dynamodb_models.copy = shim  # type: ignore[attr-defined]
+
+    original = DynamoDBBackend.transact_write_items
+
+    def saved_item(table: Any, key: dict[str, Any]) -> Callable[[], None] | None:
+        """How to put one item back as it is now (absent included); None when the key is incomplete."""
+        if table.hash_key_attr not in key:
+            return None
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = None
+        if table.range_key_attr is not None:
+            if table.range_key_attr not in key:
+                return None
+            range_value = DynamoType(key[table.range_key_attr])
+        had_hash = hash_value in table.items
+        current = table.get_item(hash_value, range_value) if had_hash else None
+        kept = copy.deepcopy(current)  # an update changes the item object in place
+
+        def restore() -> None:
+            if range_value is None:
+                if kept is None:
+                    table.items.pop(hash_value, None)
+                else:
+                    table.items[hash_value] = kept
+                return
+            if kept is not None:
+                table.items[hash_value][range_value] = kept
+                return
+            siblings = table.items.get(hash_value)
+            if siblings is not None:
+                siblings.pop(range_value, None)
+                if not siblings and not had_hash:
+                    del table.items[hash_value]
+
+        return restore
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        restores: list[Callable[[], None]] = []
+        whole_tables: dict[str, Any] = {}
+        for entry in transact_items[:100]:  # moto refuses more, before any write
+            for op_type, op in entry.items():
+                if op_type == "ConditionCheck" or not isinstance(op, dict):
+                    continue  # changes nothing
+                try:
+                    table = self.get_table(op.get("TableName", ""))
+                except ResourceNotFoundException:
+                    continue  # the transaction is cancelled before anything is written there
+                if table.stream_shard is not None:
+                    # Stream records are rolled back with the table: keep moto's whole copy.
+                    whole_tables.setdefault(table.name, copy.deepcopy(table))
+                    continue
+                if op_type == "Put":
+                    item = op.get("Item", {})
+                    key = {name: item[name] for name in table.table_key_attrs if name in item}
+                else:
+                    key = op.get("Key", {})
+                restore = saved_item(table, key)
+                if restore is not None:
+                    restores.append(restore)
+        try:
+            original(self, transact_items)
+        except BaseException:
+            for restore in reversed(restores):
+                restore()
+            self.tables.update(whole_tables)
+            raise
+
+    functools.update_wrapper(transact_write_items, original)
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _list_moto_modules_once() -> None:
+    import functools
+
+    from moto import backends
+
+    listed = tuple(backends.list_of_moto_modules())
+
+    @functools.wraps(backends.list_of_moto_modules)
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return listed
+
+    # The server's dispatcher calls it through the module (werkzeug_app: backends.list_of_moto_modules()).
+    backends.list_of_moto_modules = list_of_moto_modules

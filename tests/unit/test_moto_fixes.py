@@ -1,0 +1,186 @@
+"""The runtime's cheaper moto paths answer exactly as moto's own (moto in-process, fixes applied)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from pagefan.local import moto_fixes
+
+TABLE = "jobs"
+
+
+def _create_table(client: Any, name: str, **extra: Any) -> None:
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "job_id", "KeyType": "HASH"},
+            {"AttributeName": "item", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "job_id", "AttributeType": "S"},
+            {"AttributeName": "item", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    moto_fixes.apply()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _create_table(client, TABLE)
+        client.put_item(
+            TableName=TABLE, Item={"job_id": {"S": "j"}, "item": {"S": "JOB"}, "done": {"N": "1"}}
+        )
+        client.put_item(
+            TableName=TABLE, Item={"job_id": {"S": "j"}, "item": {"S": "PAGE#1"}, "s": {"S": "DONE"}}
+        )
+        yield client
+
+
+def _items(client: Any, table: str = TABLE) -> list[dict[str, Any]]:
+    return sorted(client.scan(TableName=table)["Items"], key=lambda item: item["item"]["S"])
+
+
+def _record_page(table: str, page: str, condition: str = "attribute_not_exists(job_id)") -> list[Any]:
+    """A page recording as JobStore.record_page writes it: the page item and the job's counter."""
+    return [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": {"job_id": {"S": "j"}, "item": {"S": page}, "s": {"S": "DONE"}},
+                "ConditionExpression": condition,
+            }
+        },
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"job_id": {"S": "j"}, "item": {"S": "JOB"}},
+                "UpdateExpression": "ADD done :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+                "ConditionExpression": "attribute_exists(job_id)",
+            }
+        },
+    ]
+
+
+def test_a_committed_transaction_writes_every_item(dynamodb: Any) -> None:
+    dynamodb.transact_write_items(TransactItems=_record_page(TABLE, "PAGE#2"))
+    items = _items(dynamodb)
+    assert [item["item"]["S"] for item in items] == ["JOB", "PAGE#1", "PAGE#2"]
+    assert items[0]["done"] == {"N": "2"}
+
+
+@pytest.mark.parametrize(
+    "transaction",
+    [
+        # the page exists: the Put's condition fails, the job's ADD (already applied) is undone
+        _record_page(TABLE, "PAGE#1"),
+        # the new page is written, then a later item fails: the new page is removed again
+        [
+            *_record_page(TABLE, "PAGE#3"),
+            {
+                "ConditionCheck": {
+                    "TableName": TABLE,
+                    "Key": {"job_id": {"S": "j"}, "item": {"S": "PAGE#1"}},
+                    "ConditionExpression": "attribute_not_exists(job_id)",
+                }
+            },
+        ],
+        # a Delete then a failing Update: the deleted item comes back as it was
+        [
+            {"Delete": {"TableName": TABLE, "Key": {"job_id": {"S": "j"}, "item": {"S": "PAGE#1"}}}},
+            {
+                "Update": {
+                    "TableName": TABLE,
+                    "Key": {"job_id": {"S": "j"}, "item": {"S": "JOB"}},
+                    "UpdateExpression": "ADD done :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    "ConditionExpression": "attribute_not_exists(job_id)",
+                }
+            },
+        ],
+    ],
+    ids=["update-undone", "put-undone", "delete-undone"],
+)
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(dynamodb: Any, transaction: list[Any]) -> None:
+    before = _items(dynamodb)
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(TransactItems=transaction)
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert _items(dynamodb) == before
+
+
+def test_one_item_twice_is_refused_and_changes_nothing(dynamodb: Any) -> None:
+    before = _items(dynamodb)
+    twice = _record_page(TABLE, "PAGE#4")
+    twice.insert(0, {"Put": {"TableName": TABLE, "Item": {"job_id": {"S": "j"}, "item": {"S": "JOB"}}}})
+    with pytest.raises(ClientError) as refused:
+        dynamodb.transact_write_items(TransactItems=twice)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert _items(dynamodb) == before
+
+
+def test_a_transaction_does_not_copy_the_tables_it_names(dynamodb: Any, monkeypatch: Any) -> None:
+    # GIVEN a table that cannot be copied: a transaction that copied it whole would fail
+    from moto.dynamodb.models.table import Table
+
+    def refuse(self: Any, memo: Any) -> Any:
+        raise AssertionError("a transaction copied a whole table")
+
+    monkeypatch.setattr(Table, "__deepcopy__", refuse, raising=False)
+    # WHEN transactions commit and are cancelled THEN each touches only its own items
+    dynamodb.transact_write_items(TransactItems=_record_page(TABLE, "PAGE#2"))
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(TransactItems=_record_page(TABLE, "PAGE#2"))
+    assert _items(dynamodb)[0]["done"] == {"N": "2"}
+
+
+def test_a_table_with_a_stream_is_rolled_back_with_its_records(dynamodb: Any) -> None:
+    _create_table(
+        dynamodb, "streamed", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    )
+    dynamodb.put_item(TableName="streamed", Item={"job_id": {"S": "j"}, "item": {"S": "JOB"}})
+    before = _items(dynamodb, "streamed")
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(TransactItems=_record_page("streamed", "JOB"))
+    assert _items(dynamodb, "streamed") == before
+
+
+def test_moto_modules_are_listed_once_and_the_same() -> None:
+    import os
+
+    import moto
+    from moto import backends
+
+    moto_fixes.apply()
+    root = os.path.dirname(moto.__file__)
+    on_disk = sorted(
+        name
+        for name in os.listdir(root)
+        if os.path.isdir(os.path.join(root, name)) and not name.startswith("__")
+    )
+    assert list(backends.list_of_moto_modules()) == on_disk
+    assert backends.list_of_moto_modules() is backends.list_of_moto_modules()
+
+
+def test_a_jsonpath_is_parsed_once_and_evaluates_as_before() -> None:
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    moto_fixes.apply()
+    data = {"job": {"pages_total": 3}, "exported": [{"svg_prefix": "svg/"}], "list": [1, 2]}
+    parse = json_path.parse
+    parse.cache_clear()  # type: ignore[attr-defined]
+    for _ in range(3):
+        assert json_path.extract_json("$.job.pages_total", data) == 3
+        assert json_path.extract_json("$.exported[0].svg_prefix", data) == "svg/"
+        assert json_path.extract_json("$.list[*]", data) == [1, 2]
+    assert parse.cache_info().misses == 3  # type: ignore[attr-defined]
