@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -67,6 +68,77 @@ def write_object(
     if METADATA_FORMAT not in metadata:
         raise ValueError(f"object {key} would be written without its format version")
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=dict(metadata))
+
+
+WRITE_CONCURRENCY = 8
+"""PUTs in flight at once in :func:`write_objects`: within botocore's default connection pool (10
+connections per client), so no request waits for a connection."""
+MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024
+"""Bodies :func:`write_objects` holds at once (besides the one being produced): a few large pages
+must not take a small function's memory."""
+
+
+@dataclass(frozen=True)
+class ObjectToWrite:
+    """One object for :func:`write_objects`."""
+
+    key: str
+    body: bytes
+    content_type: str
+    metadata: Mapping[str, str]
+
+
+def write_objects(
+    s3: S3Client,
+    bucket: str,
+    objects: Iterable[ObjectToWrite],
+    *,
+    concurrency: int = WRITE_CONCURRENCY,
+    max_bytes_in_flight: int = MAX_BYTES_IN_FLIGHT,
+) -> int:
+    """Write many objects, several PUTs at a time, taking each from ``objects`` only when there is room.
+
+    Each PUT costs a round trip while the next body can already be produced (``objects`` is
+    consumed in the calling thread, so a generator that renders or splits overlaps the uploads).
+    At most ``concurrency`` writes, and about ``max_bytes_in_flight`` bytes of bodies, are held at
+    once. An error, from ``objects`` or from a write, is raised once the writes already started
+    have finished; nothing more is taken from ``objects`` after it. Objects are written in no
+    particular order. Returns how many were written.
+    """
+    written = 0
+    pending: dict[Future[None], int] = {}
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3-write") as pool:
+        # Leaving the with block waits for every write in flight, whatever was raised.
+        for item in objects:
+            if METADATA_FORMAT not in item.metadata:  # here, before the write is started
+                raise ValueError(f"object {item.key} would be written without its format version")
+            size = len(item.body)
+            while pending and (
+                len(pending) >= concurrency or sum(pending.values()) + size > max_bytes_in_flight
+            ):
+                written += _settle(pending, FIRST_COMPLETED)
+            future = pool.submit(
+                write_object,
+                s3,
+                bucket,
+                item.key,
+                item.body,
+                content_type=item.content_type,
+                metadata=item.metadata,
+            )
+            pending[future] = size
+        written += _settle(pending, ALL_COMPLETED)
+    return written
+
+
+def _settle(pending: dict[Future[None], int], return_when: str) -> int:
+    """Wait for some writes of ``pending`` (FIRST_COMPLETED or ALL_COMPLETED); raise the first error."""
+    done, _ = wait(pending, return_when=return_when)
+    for future in done:
+        del pending[future]
+    for future in done:
+        future.result()
+    return len(done)
 
 
 def write_json(

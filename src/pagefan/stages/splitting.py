@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from pagefan import layout
 from pagefan.aws.executions import start_job_execution
 from pagefan.aws.jobs import JobStore, deadline_after
-from pagefan.aws.objects import read_object, write_json, write_object
+from pagefan.aws.objects import ObjectToWrite, read_object, write_json, write_objects
 from pagefan.config import SplitterSettings
 from pagefan.domain.split import document_metadata, document_outline, open_document, split_pages
 from pagefan.errors import DocumentRejected
@@ -86,15 +86,21 @@ def split_upload(
             object_metadata(job_id),
         )
         # A page that cannot be copied rejects the document partway; the job then fails at the split.
-        for page_number, page_pdf in split_pages(reader):
-            write_object(
-                s3,
-                settings.work_bucket,
-                layout.page_key(job_id, page_number),
-                page_pdf,
-                content_type="application/pdf",
-                metadata=object_metadata(job_id, page=page_number, pages_total=pages_total),
-            )
+        # Pages are uploaded a few at a time while the next ones are split, holding only those few;
+        # every one is written before the job is marked running.
+        write_objects(
+            s3,
+            settings.work_bucket,
+            (
+                ObjectToWrite(
+                    key=layout.page_key(job_id, page_number),
+                    body=page_pdf,
+                    content_type="application/pdf",
+                    metadata=object_metadata(job_id, page=page_number, pages_total=pages_total),
+                )
+                for page_number, page_pdf in split_pages(reader)
+            ),
+        )
     except DocumentRejected as rejected:
         logger.info("document rejected", extra={"code": rejected.code, "reason": str(rejected)})
         job = JobInput(job_id=job_id, pages_total=0, deadline=deadline, rejection=str(rejected))
