@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from pagefan import layout
-from pagefan.aws.objects import upload_file, write_object
+from pagefan.aws.objects import ObjectToWrite, upload_file, write_objects
 from pagefan.config import ExporterSettings
 from pagefan.domain.svg import render_page_svg
 from pagefan.formats import DocumentInfo, JobInput, PageResult, object_metadata
@@ -21,6 +21,10 @@ from pagefan.stages.page_results import iter_page_results, read_document_info
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+# The SvgExporter's uploads hold at most this much besides the page being rendered (256 MB function).
+_SVG_BYTES_IN_FLIGHT = 8 * 1024 * 1024
 
 
 def page_title(info: DocumentInfo, page_number: int) -> str:
@@ -39,17 +43,26 @@ def _svg_pages(
 
 
 def export_svg(*, s3: S3Client, settings: ExporterSettings, job: JobInput) -> dict[str, str]:
-    """Write one SVG per page to the results bucket, one page in memory at a time."""
+    """Write one SVG per page to the results bucket, uploading while the next page renders.
+
+    Memory holds one page being rendered and at most 8 MB of SVG being uploaded, whatever the
+    page count.
+    """
     info = read_document_info(s3, settings.work_bucket, job.job_id)
-    for page, svg in _svg_pages(s3, settings, job, info):
-        write_object(
-            s3,
-            settings.results_bucket,
-            layout.svg_key(job.job_id, page.page_number),
-            svg.encode("utf-8"),
-            content_type="image/svg+xml",
-            metadata=object_metadata(job.job_id, page=page.page_number),
-        )
+    write_objects(
+        s3,
+        settings.results_bucket,
+        (
+            ObjectToWrite(
+                key=layout.svg_key(job.job_id, page.page_number),
+                body=svg.encode("utf-8"),
+                content_type="image/svg+xml",
+                metadata=object_metadata(job.job_id, page=page.page_number),
+            )
+            for page, svg in _svg_pages(s3, settings, job, info)
+        ),
+        max_bytes_in_flight=_SVG_BYTES_IN_FLIGHT,
+    )
     return {"svg_prefix": posixpath.dirname(layout.svg_key(job.job_id, 1)) + "/"}
 
 
