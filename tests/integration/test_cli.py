@@ -78,6 +78,44 @@ def test_run_on_a_deployed_stack_uploads_follows_and_downloads(tmp_path: Path) -
     assert (out / "index.html").exists()
 
 
+def test_cost_of_one_job_is_lambdas_billed_durations_as_the_runtime_measured_them(tmp_path: Path) -> None:
+    # GIVEN a job that ran on a stack: the runtime wrote each invocation's log lines and Lambda's
+    # REPORT line (billed duration, memory size) to the function's log group, as Lambda does
+    with pipeline(tmp_path / "account") as stack:
+        record = stack.run(make_sample_pdf(3))
+        stack.account.wait_until_idle(timeout=30)
+        env = _reaching(stack.account)
+        # WHEN pagefan prices the job by its id
+        result = _pagefan(
+            "cost", record.job_id, "--stack", stack.account.stack_name, "--json", cwd=tmp_path, env=env
+        )
+        text = _pagefan("cost", record.job_id, "--stack", stack.account.stack_name, cwd=tmp_path, env=env)
+        unknown = _pagefan("cost", "0" * 32, "--stack", stack.account.stack_name, cwd=tmp_path, env=env)
+        functions = {name: (f.stats, f.spec.memory_mb) for name, f in stack.account.functions.items()}
+    assert result.returncode == 0, result.stderr
+    bill = json.loads(result.stdout)
+    items = {item["what"]: item["quantity"] for item in bill["items"]}
+    # THEN each function is billed what the runtime measured of its invocations (run and cold
+    # start), within Lambda's rounding up to the millisecond
+    for name, (stats, memory_mb) in functions.items():
+        compute = f"Lambda {name} compute ({memory_mb} MB)"
+        if not stats.invocations:
+            assert compute not in items
+            continue
+        assert items[f"Lambda {name} requests"] == stats.invocations
+        measured_ms = stats.total_ms + stats.init_ms
+        to_gb_s = memory_mb / 1024 / 1000
+        assert (
+            measured_ms * to_gb_s - 0.001
+            <= items[compute]
+            <= (measured_ms + stats.invocations) * to_gb_s + 0.001
+        )
+    # and the job's pages, requests and transitions come from its record and its execution
+    assert bill["pages"] == 3 and items["S3 PUT requests"] > 3 and items["Step Functions transitions"] > 10
+    assert text.returncode == 0 and "per 1,000 pages" in text.stdout
+    assert unknown.returncode == 2 and "no job" in unknown.stderr
+
+
 def test_run_of_an_unknown_stack_is_a_usage_error(tmp_path: Path) -> None:
     document = tmp_path / "memo.pdf"
     document.write_bytes(make_sample_pdf(1))
@@ -107,6 +145,9 @@ def test_a_local_run_writes_outputs_a_gallery_and_a_json_summary(tmp_path: Path)
     }
     assert (summary["status"], summary["pages_total"], summary["pages_failed"]) == ("COMPLETED", 4, 0)
     assert summary["functions"]["PageWorker"]["invocations"] == 4
+    # and the job's cost, from what the runtime wrote to CloudWatch Logs as Lambda would
+    cost = {item["what"]: item["quantity"] for item in summary["cost"]["items"]}
+    assert summary["cost"]["pages"] == 4 and cost["Lambda PageWorker requests"] == 4
     gallery = (tmp_path / "out" / "report" / "index.html").read_text()
     assert gallery.count("<img src='svg/page-") == 4
 

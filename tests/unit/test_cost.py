@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pagefan.local.cost import (
     PRICE_KEYS,
     FunctionUsage,
+    InvocationReport,
     JobUsage,
     Prices,
     default_prices_path,
+    execution_counts,
     job_cost,
+    parse_report,
     pipeline_requests,
     polls_for,
+    request_ids_of_job,
     state_transitions,
     template_inputs,
+    usage_from_reports,
     usage_from_run_summaries,
     usage_from_run_summary,
 )
@@ -73,14 +79,15 @@ def test_a_job_of_no_pages_has_no_per_page_cost() -> None:
 def test_requests_grow_with_pages_as_the_stages_make_them() -> None:
     one, two = pipeline_requests(1), pipeline_requests(2)
     assert two["s3_puts"] - one["s3_puts"] == 3  # page, result, SVG
-    assert two["s3_gets"] - one["s3_gets"] == 5  # worker, combiner twice, two exporters
+    assert two["s3_gets"] - one["s3_gets"] == 4  # worker, combiner (one pass), two exporters
     assert two["dynamodb_write_units"] - one["dynamodb_write_units"] == 4  # a two-item transaction
 
 
 def test_transitions_follow_the_success_path_of_the_real_state_machine() -> None:
     one = state_transitions(ASL, polls=1)
-    # Prepare, WasRejected, 4 loop states, Combine, Export + 2 branches, MarkCompleted, Publish, Succeed.
-    assert one == 2 + 4 + 1 + 3 + 3
+    # Prepare, WasRejected, 4 loop states, Combine, Export with at least a state per branch,
+    # MarkCompleted, Publish, Succeed.
+    assert one >= 2 + 4 + 1 + 1 + len(ASL["States"]["Export"]["Branches"]) + 3
     assert state_transitions(ASL, polls=3) == one + 2 * 4
     with pytest.raises(ValueError):
         state_transitions(ASL, polls=0)
@@ -103,6 +110,9 @@ def test_a_run_summary_becomes_usage() -> None:
     usage = usage_from_run_summary(summary, ASL, poll_interval_s=5)
     assert set(usage.functions) == {"PageWorker"}
     assert usage.functions["PageWorker"].billed_ms == 102.0
+    # Cold starts' init time is billed too (Lambda bills the INIT phase since August 2025).
+    summary["functions"]["PageWorker"]["init_ms"] = 300.0  # type: ignore[index]
+    assert usage_from_run_summary(summary, ASL, poll_interval_s=5).functions["PageWorker"].billed_ms == 402.0
     assert usage.state_transitions == state_transitions(ASL, polls=2)
     assert usage.dynamodb_read_units == pipeline_requests(4)["dynamodb_read_units"] + 2
 
@@ -151,3 +161,77 @@ def test_pagefan_cost_prices_a_run_summary() -> None:
     assert bill["pages"] == 10 and bill["total_usd"] > 0
     empty = runner.invoke(main, ["cost", "-"], input='{"pages_total": 1, "functions": {}}\n')
     assert empty.exit_code == 2
+
+
+REQUEST = "8f5c2b9e-1d2a-4c1b-9a57-0b6f1e2d3c4a"
+
+
+def test_lambda_report_lines_are_read_in_text_and_json_formats() -> None:
+    text = (
+        f"REPORT RequestId: {REQUEST}\tDuration: 101.25 ms\tBilled Duration: 402 ms\t"
+        "Memory Size: 1024 MB\tMax Memory Used: 80 MB\tInit Duration: 300.40 ms\t\n"
+    )
+    assert parse_report(text) == InvocationReport(REQUEST, 101.25, 402, 1024, 80, 300.4)
+    warm = f"REPORT RequestId: {REQUEST} Duration: 5.00 ms Billed Duration: 5 ms Memory Size: 256 MB"
+    assert parse_report(warm) == InvocationReport(REQUEST, 5.0, 5, 256)
+    platform = {
+        "time": "2026-11-23T12:00:00.000Z",
+        "type": "platform.report",
+        "record": {
+            "requestId": REQUEST,
+            "metrics": {
+                "durationMs": 7.5,
+                "billedDurationMs": 8,
+                "memorySizeMB": 2048,
+                "maxMemoryUsedMB": 90,
+            },
+        },
+    }
+    assert parse_report(json.dumps(platform)) == InvocationReport(REQUEST, 7.5, 8, 2048, 90)
+    for other in (f"START RequestId: {REQUEST} Version: $LATEST", '{"level":"INFO"}', "{not json", ""):
+        assert parse_report(other) is None
+
+
+def test_the_jobs_invocations_are_those_whose_lines_name_the_job() -> None:
+    lines = [
+        json.dumps({"message": "working on job", "job_id": "job-1", "function_request_id": "a"}),
+        json.dumps({"message": "x", "correlation_id": "job-1", "function_request_id": "b"}),
+        json.dumps({"message": "x", "job_id": "job-2", "function_request_id": "c"}),
+        json.dumps({"message": "no request id", "job_id": "job-1"}),
+        "REPORT RequestId: d Duration: 1.00 ms Billed Duration: 1 ms Memory Size: 128 MB job-1",
+        "{broken",
+    ]
+    assert request_ids_of_job(lines, "job-1") == {"a", "b"}
+
+
+def test_an_execution_history_gives_transitions_and_progress_reads() -> None:
+    def entered(name: str, kind: str = "TaskStateEntered") -> dict[str, Any]:
+        return {"type": kind, "stateEnteredEventDetails": {"name": name}}
+
+    history: list[dict[str, Any]] = [
+        {"type": "ExecutionStarted"},
+        entered("Prepare", "PassStateEntered"),
+        entered("ReadProgress"),
+        {"type": "TaskStateExited"},
+        entered("ReadProgress"),
+        entered("Export", "ParallelStateEntered"),
+        entered("ExportSvg"),
+        {"type": "ExecutionSucceeded"},
+    ]
+    assert execution_counts(history, ASL) == (5, 2)
+
+
+def test_usage_from_reports_bills_lambdas_own_figures() -> None:
+    reports = {
+        "PageWorker": [
+            InvocationReport("a", 10.2, 311, 1024, init_ms=300.0),
+            InvocationReport("b", 9.0, 9, 1024),
+        ],
+        "FailureRecorder": [],
+    }
+    usage = usage_from_reports(pages=2, reports=reports, state_transitions=17, progress_reads=3)
+    assert set(usage.functions) == {"PageWorker"}
+    assert usage.functions["PageWorker"] == FunctionUsage(2, 320.0, 1024)
+    assert usage.state_transitions == 17
+    assert usage.dynamodb_read_units == pipeline_requests(2)["dynamodb_read_units"] + 3
+    assert usage.s3_gets == pipeline_requests(2)["s3_gets"]

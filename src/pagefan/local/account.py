@@ -27,7 +27,7 @@ from typing import Any
 
 import boto3
 
-from pagefan.local.environments import FunctionEnvironments, InvocationResult
+from pagefan.local.environments import CloudWatchLogSink, FunctionEnvironments, InvocationResult
 from pagefan.local.faults import FaultPlan, FaultSchedule
 from pagefan.local.iam import IamEnforcement
 from pagefan.local.stack import ACCOUNT_ID, Deployment, QueueSubscription, StackDeployer
@@ -170,6 +170,8 @@ class EmulatedAccount:
             "PATH": os.environ.get("PATH", ""),
             "TZ": "UTC",
         }
+        # Each invocation's lines and REPORT line go to the function's log group, as on AWS.
+        log_sink = CloudWatchLogSink(lambda: self.client("logs"))
         for logical_id, spec in self.deployment.functions.items():
             # What a person could change in the console after deploying (tests use it to break
             # one function on purpose): environment variables, memory size, timeout.
@@ -185,6 +187,7 @@ class EmulatedAccount:
                 concurrency=concurrency,
                 log_dir=self.work_dir / "logs",
                 on_result=self._record_invocation,
+                log_sink=log_sink,
             )
         if self.enforce_iam:
             self.iam = IamEnforcement(region=REGION)

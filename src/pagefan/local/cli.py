@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -113,19 +114,26 @@ def run(
         raise click.UsageError("--faults works only on local runs, not with --stack")
     progress: Progress = RichProgress() if sys.stderr.isatty() and not as_json else PlainProgress()
     try:
+        costs: dict[str, dict[str, Any]] = {}
         if stack:
             runs, stats = (
                 _run_on_stack(stack, files, out_root, progress, timeout or 3600 + 120),
                 dict[str, Any](),
             )
         else:
-            runs, stats = _run_locally(
+            runs, stats, costs = _run_locally(
                 files, workers, out_root, plan, template, progress, timeout, enforce_iam
             )
     except KeyboardInterrupt:
         click.echo("Interrupted: emulated services stopped.", err=True)
         sys.exit(130)
     summaries = [r.summary() for r in runs]
+    for run, summary in zip(runs, summaries, strict=True):
+        summary["cost"] = costs.get(run.upload.job_id) or {
+            # On AWS, Lambda's REPORT lines reach CloudWatch Logs some seconds after the job ends.
+            "error": f"not priced on a stack: run `pagefan cost {run.upload.job_id} --stack {stack}` "
+            "once its logs have arrived"
+        }
     if as_json:
         for summary in summaries:
             summary["functions"] = stats
@@ -144,8 +152,10 @@ def _run_locally(
     progress: Any,
     timeout: float | None,
     enforce_iam: bool = True,
-) -> tuple[list[Any], dict[str, Any]]:
+) -> tuple[list[Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    """Run the files in a fresh emulated account: the runs, each function's stats, each job's cost."""
     from pagefan.local.account import EmulatedAccount
+    from pagefan.local.environments import log_group_of
     from pagefan.local.jobs_client import JobsClient, StackOutputs
     from pagefan.local.runner import follow
 
@@ -158,7 +168,16 @@ def _run_locally(
         ) as account,
     ):
         outputs = StackOutputs.from_outputs(account.deployment.outputs)
-        client = JobsClient(account.client("s3"), account.client("dynamodb"), outputs)
+        client = JobsClient(
+            account.client("s3"),
+            account.client("dynamodb"),
+            outputs,
+            account.client("stepfunctions"),
+            logs=account.client("logs"),
+            # moto refuses Lambda API calls signed by the runtime's user under IAM enforcement
+            # (SignatureDoesNotMatch); the deployment knows each function's log group anyway.
+            log_groups={spec.name: log_group_of(spec) for spec in account.deployment.functions.values()},
+        )
         if timeout is None:
             timeout = float(account.parameters.get("JobDeadlineSeconds", 3600)) + 120
         account.timeline.started = time.monotonic()
@@ -178,16 +197,20 @@ def _run_locally(
                 "errors": env.stats.errors,
                 "cold_starts": env.stats.cold_starts,
                 "total_ms": round(env.stats.total_ms, 1),
+                "init_ms": round(env.stats.init_ms, 1),
                 "max_rss_mb": round(env.stats.max_rss_mb, 1),
                 "memory_size_mb": env.spec.memory_mb,
             }
             for logical_id, env in account.functions.items()
         }
+        # Each job priced from what the runtime wrote to CloudWatch Logs and Step Functions, as
+        # `pagefan cost JOB_ID` prices it on AWS: per document, however many ran together.
+        costs = {run.upload.job_id: _job_bill(client, run.upload.job_id) for run in runs}
         logs = out_root / "logs"
         logs.mkdir(exist_ok=True)
         for log in (Path(scratch) / "logs").glob("*.log"):
             (logs / log.name).write_bytes(log.read_bytes())
-    return runs, stats
+    return runs, stats, costs
 
 
 def _stack_client(stack: str) -> Any:
@@ -207,8 +230,30 @@ def _stack_client(stack: str) -> Any:
     except Exception as error:
         raise click.UsageError(f"cannot read stack {stack}: {error}") from None
     return JobsClient(
-        session.client("s3"), session.client("dynamodb"), names, session.client("stepfunctions")
+        session.client("s3"),
+        session.client("dynamodb"),
+        names,
+        session.client("stepfunctions"),
+        logs=session.client("logs"),
+        lambda_=session.client("lambda"),
     )
+
+
+def _price_job(client: Any, job_id: str, prices_path: Path | None = None) -> Any:
+    """One job's JobCost, from what the stack recorded of it (LookupError: no such job)."""
+    from pagefan.local.cost import Prices, default_prices_path, job_cost
+
+    usage = client.usage(job_id)
+    return job_cost(usage, Prices.load(prices_path or default_prices_path()))
+
+
+def _job_bill(client: Any, job_id: str) -> dict[str, Any]:
+    """One job's itemised cost as `pagefan run --json` gives it, or why it cannot be given."""
+    try:
+        bill: dict[str, Any] = _price_job(client, job_id).to_dict()
+    except (ValueError, KeyError, OSError, LookupError) as problem:
+        return {"error": f"cannot price job {job_id}: {problem}"}
+    return bill
 
 
 def _run_on_stack(stack: str, files: list[Path], out_root: Path, progress: Any, timeout: float) -> list[Any]:
@@ -406,8 +451,11 @@ def serve(workers: int | None, template: Path | None, stack_name: str) -> None:
             click.echo("Stopped.", err=True)
 
 
+JOB_ID_SHAPE = re.compile(r"^[0-9a-f]{32}$")
+
+
 @main.command()
-@click.argument("summary", type=click.File("r"), default="-")
+@click.argument("source", default="-", metavar="[SUMMARY|JOB_ID]")
 @click.option("--json", "as_json", is_flag=True, help="Print the itemised cost as one JSON object.")
 @click.option(
     "--prices",
@@ -417,31 +465,44 @@ def serve(workers: int | None, template: Path | None, stack_name: str) -> None:
     help="Prices file [default: benchmarks/prices.json, dated; re-check its prices].",
 )
 @click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
-def cost(summary: Any, as_json: bool, prices_path: Path | None, template: Path | None) -> None:
-    """Price a local run on AWS: SUMMARY is the output of `pagefan run --json` (a file, or - for stdin).
+@STACK_OPTION
+def cost(source: str, as_json: bool, prices_path: Path | None, template: Path | None, stack: str) -> None:
+    """Price a local run, or one job of a deployed stack, on AWS.
 
-    Lambda is priced from each function's measured milliseconds at its MemorySize (arm64), with the
-    S3, DynamoDB, Step Functions and EventBridge requests pagefan makes for that many pages, e.g.
-    `pagefan run --json report.pdf | pagefan cost`. Runs on a stack carry no function durations.
+    SUMMARY is the output of `pagefan run --json` (a file, or - for stdin), e.g.
+    `pagefan run --json report.pdf | pagefan cost`: Lambda is priced from each function's measured
+    milliseconds at its MemorySize (arm64), with the S3, DynamoDB, Step Functions and EventBridge
+    requests pagefan makes for that many pages.
+
+    JOB_ID prices one job of the stack --stack names (with AWS_ENDPOINT_URL: the account `pagefan
+    serve` runs) from what AWS recorded of it: the Billed Duration and Memory Size of every
+    invocation that logged the job id (Lambda's REPORT lines in CloudWatch Logs), the job's
+    executions' state transitions, and its page count.
     """
-    from pagefan.local.cost import (
-        Prices,
-        default_prices_path,
-        job_cost,
-        template_inputs,
-        usage_from_run_summaries,
-    )
-    from pagefan.local.template import load_template
+    from pagefan.local.cost import JobCost, Prices, default_prices_path, job_cost
 
-    template = template or _default_template()
-    try:
-        lines = [json.loads(line) for line in summary if line.strip()]
-        asl, poll = template_inputs(load_template(template), template.parent)
-        usage = usage_from_run_summaries(lines, asl, poll_interval_s=poll)
-        prices = Prices.load(prices_path or default_prices_path())
-    except (ValueError, KeyError, OSError) as problem:
-        raise click.UsageError(f"cannot price this run: {problem}") from None
-    bill = job_cost(usage, prices)
+    bill: JobCost
+    if JOB_ID_SHAPE.match(source) and not Path(source).exists():
+        try:
+            bill = _price_job(_stack_client(stack), source, prices_path)
+        except LookupError as missing:
+            raise click.UsageError(str(missing)) from None
+        except (ValueError, KeyError, OSError) as problem:
+            raise click.UsageError(f"cannot price job {source}: {problem}") from None
+    else:
+        from pagefan.local.cost import template_inputs, usage_from_run_summaries
+        from pagefan.local.template import load_template
+
+        template = template or _default_template()
+        try:
+            with click.open_file(source, "r") as summary:
+                lines = [json.loads(line) for line in summary if line.strip()]
+            asl, poll = template_inputs(load_template(template), template.parent)
+            usage = usage_from_run_summaries(lines, asl, poll_interval_s=poll)
+            prices = Prices.load(prices_path or default_prices_path())
+        except (ValueError, KeyError, OSError) as problem:
+            raise click.UsageError(f"cannot price this run: {problem}") from None
+        bill = job_cost(usage, prices)
     if as_json:
         click.echo(json.dumps(bill.to_dict()))
         return

@@ -2,7 +2,11 @@
 
 A pure model, no AWS call: ``job_cost(usage, prices)`` turns a job's usage (per-function invocations,
 billed milliseconds and MemorySize; S3, DynamoDB, Step Functions, EventBridge and SQS request counts)
-into dollars, item by item. ``pipeline_requests`` gives the request counts pagefan's code makes for a
+into dollars, item by item. The usage comes from a local run's measured durations
+(``usage_from_run_summaries``) or, for one job, from what Lambda and Step Functions record of it
+(``usage_from_reports``: the REPORT lines of the job's invocations and its execution history),
+which ``pagefan.local.jobs_client`` reads from CloudWatch Logs and Step Functions.
+``pipeline_requests`` gives the request counts pagefan's code makes for a
 job of N pages (read from the stages, listed in its docstring) and ``state_transitions`` walks the
 state machine's ASL along the successful path. Prices live in one dated file
 (``benchmarks/prices.json``); they are public list prices and must be re-checked before relying on them.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,8 +200,8 @@ def pipeline_requests(pages: int) -> dict[str, int]:
     - Splitter: 1 GET (the upload), 1 PUT (document info) + 1 PUT per page; DynamoDB create_job
       (1 WRU), get_job consistent (1 RRU), mark_running (1 WRU);
     - PageWorker, per page: 1 GET, 1 PUT (result), one transaction of two items (4 WRU);
-    - Combiner: 1 GET (info) + 2 GETs per page (document.json and document.txt each read every
-      result), 2 PUTs;
+    - Combiner: 1 GET (info) + 1 GET per page (one pass feeds document.json and document.txt),
+      2 PUTs;
     - SvgExporter: 1 GET + 1 GET and 1 PUT per page;
     - PdfExporter: 1 GET + 1 GET per page, 1 PUT (a multipart upload adds a few more);
     - state machine: MarkCompleted (1 WRU), one EventBridge event; polls are priced in
@@ -204,7 +209,7 @@ def pipeline_requests(pages: int) -> dict[str, int]:
     """
     return {
         "s3_puts": 1 + (1 + pages) + pages + 2 + pages + 1,
-        "s3_gets": 1 + pages + (1 + 2 * pages) + (1 + pages) + (1 + pages),
+        "s3_gets": 1 + pages + (1 + pages) + (1 + pages) + (1 + pages),
         "dynamodb_write_units": 1 + 1 + 4 * pages + 1,
         "dynamodb_read_units": 1,
         "eventbridge_events": 1,
@@ -227,7 +232,8 @@ def _reaches_success(states: Mapping[str, Any], start: str) -> bool:
         if name in seen:
             continue
         seen.add(name)
-        if states[name]["Type"] == "Succeed":
+        # A Succeed state, or the End of a Parallel branch or Map iteration that did not fail.
+        if states[name]["Type"] == "Succeed" or (states[name].get("End") and states[name]["Type"] != "Fail"):
             return True
         todo.extend(_successors(states[name]))
     return False
@@ -246,6 +252,9 @@ def _path_transitions(machine: Mapping[str, Any], polls: int) -> int:
         kind = state["Type"]
         if kind == "Parallel":
             count += sum(_path_transitions(branch, polls) for branch in state["Branches"])
+        if kind == "Map":
+            # One iteration: how many items a Map runs depends on the job (its history tells).
+            count += _path_transitions(state.get("ItemProcessor") or state["Iterator"], polls)
         if kind == "Choice":
             default = state.get("Default")
             if default in entered and loops < polls - 1:
@@ -270,8 +279,9 @@ def state_transitions(asl: Mapping[str, Any], *, polls: int) -> int:
     """States entered by a successful execution whose polling loop runs ``polls`` times.
 
     Walks from StartAt: a Choice takes its Default back into the loop while polls remain, then the
-    first choice from which a Succeed state is reachable; a Parallel state adds its branches'.
-    Retries are not counted.
+    first choice from which a Succeed state (or a branch's End) is reachable; a Parallel state adds
+    its branches', a Map state one iteration. Retries are not counted. A job's own execution
+    history (``execution_counts``) gives the exact figure.
     """
     if polls < 1:
         raise ValueError("a job polls its progress at least once")
@@ -288,15 +298,16 @@ def usage_from_run_summary(
 ) -> JobUsage:
     """A JobUsage from one ``pagefan run --json`` line (its ``functions`` stats and ``timings``).
 
-    Functions billed by their measured total milliseconds (``total_ms``, plus half a millisecond per
-    invocation for Lambda's rounding up) at their MemorySize. The polling loop is sized from the
+    Functions billed by their measured total milliseconds (``total_ms``, plus the cold starts'
+    ``init_ms``, which Lambda bills since August 2025, plus half a millisecond per invocation for
+    Lambda's rounding up) at their MemorySize. The polling loop is sized from the
     measured time the pages took and the template's poll interval.
     """
     pages = int(summary["pages_total"])
     functions = {
         name: FunctionUsage(
             int(f["invocations"]),
-            float(f["total_ms"]) + 0.5 * int(f["invocations"]),
+            float(f["total_ms"]) + float(f.get("init_ms", 0.0)) + 0.5 * int(f["invocations"]),
             int(f["memory_size_mb"]),
         )
         for name, f in summary.get("functions", {}).items()
@@ -362,3 +373,156 @@ def template_inputs(template: Mapping[str, Any], root: Path) -> tuple[dict[str, 
                 asl: dict[str, Any] = json.loads((root / uri).read_text(encoding="utf-8"))
                 return asl, poll
     raise ValueError("the template has no state machine with a local DefinitionUri")
+
+
+# What Lambda writes after every invocation, in its text log format (tab separated on AWS):
+# "REPORT RequestId: <id>  Duration: 12.34 ms  Billed Duration: 13 ms  Memory Size: 1024 MB
+#  Max Memory Used: 80 MB  Init Duration: 301.20 ms" (Init only on a cold start).
+_REPORT = re.compile(
+    r"REPORT RequestId:\s*(?P<request_id>\S+)\s+Duration:\s*(?P<duration>[\d.]+) ms"
+    r"\s+Billed Duration:\s*(?P<billed>\d+) ms\s+Memory Size:\s*(?P<memory>\d+) MB"
+    r"(?:\s+Max Memory Used:\s*(?P<used>\d+) MB)?(?:\s+Init Duration:\s*(?P<init>[\d.]+) ms)?"
+)
+
+
+@dataclass(frozen=True)
+class InvocationReport:
+    """One invocation as Lambda's REPORT line gives it."""
+
+    request_id: str
+    duration_ms: float
+    billed_ms: int
+    memory_mb: int
+    max_memory_used_mb: int = 0
+    init_ms: float = 0.0
+
+
+def parse_report(message: str) -> InvocationReport | None:
+    """The REPORT line's figures, in Lambda's text or JSON log format; None for any other line.
+
+    The JSON format (``LoggingConfig: LogFormat: JSON``) writes a ``platform.report`` record.
+    """
+    text = message.strip()
+    if text.startswith("{"):
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(record, dict) or record.get("type") != "platform.report":
+            return None
+        body = record.get("record", {})
+        metrics = body.get("metrics", {})
+        return InvocationReport(
+            request_id=str(body.get("requestId", "")),
+            duration_ms=float(metrics.get("durationMs", 0.0)),
+            billed_ms=int(metrics.get("billedDurationMs", 0)),
+            memory_mb=int(metrics.get("memorySizeMB", 0)),
+            max_memory_used_mb=int(metrics.get("maxMemoryUsedMB", 0)),
+            init_ms=float(metrics.get("initDurationMs", 0.0)),
+        )
+    match = _REPORT.search(text)
+    if match is None:
+        return None
+    return InvocationReport(
+        request_id=match["request_id"],
+        duration_ms=float(match["duration"]),
+        billed_ms=int(match["billed"]),
+        memory_mb=int(match["memory"]),
+        max_memory_used_mb=int(match["used"] or 0),
+        init_ms=float(match["init"] or 0.0),
+    )
+
+
+def request_ids_of_job(messages: Iterable[str], job_id: str) -> set[str]:
+    """The request ids of the invocations that logged a line about ``job_id``.
+
+    Every pagefan handler logs JSON lines (Powertools) carrying ``job_id`` (or ``correlation_id``)
+    and ``function_request_id`` once it knows the job.
+    """
+    found: set[str] = set()
+    for message in messages:
+        text = message.strip()
+        if not text.startswith("{"):
+            continue
+        try:
+            line = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(line, dict) or not line.get("function_request_id"):
+            continue
+        if job_id in (line.get("job_id"), line.get("correlation_id")):
+            found.add(str(line["function_request_id"]))
+    return found
+
+
+def execution_counts(history: Iterable[Mapping[str, Any]], asl: Mapping[str, Any]) -> tuple[int, int]:
+    """State transitions and progress reads (DynamoDB GetItem tasks) of an execution's history.
+
+    Step Functions bills a transition per state entered, in Parallel branches too.
+    """
+    readers = {
+        name
+        for name, state in _all_states(asl).items()
+        if str(state.get("Resource", "")).endswith(":dynamodb:getItem")
+    }
+    transitions = reads = 0
+    for event in history:
+        if not str(event.get("type", "")).endswith("StateEntered"):
+            continue
+        transitions += 1
+        if event.get("stateEnteredEventDetails", {}).get("name") in readers:
+            reads += 1
+    return transitions, reads
+
+
+def _all_states(machine: Mapping[str, Any]) -> dict[str, Any]:
+    states = dict(machine.get("States", {}))
+    for state in list(states.values()):
+        for branch in state.get("Branches", []):
+            states.update(_all_states(branch))
+        if "ItemProcessor" in state or "Iterator" in state:
+            states.update(_all_states(state.get("ItemProcessor") or state["Iterator"]))
+    return states
+
+
+def usage_from_reports(
+    *,
+    pages: int,
+    reports: Mapping[str, Iterable[InvocationReport]],
+    state_transitions: int,
+    progress_reads: int,
+) -> JobUsage:
+    """A JobUsage for one job from what AWS recorded of it.
+
+    Args:
+        pages: The job's page count (its job record).
+        reports: Each function's REPORT lines of the job's invocations, retries and duplicate
+            deliveries included (each is billed).
+        state_transitions: States its executions entered (their histories).
+        progress_reads: Times the executions read the job record (DynamoDB GetItem tasks).
+
+    Functions are billed by Lambda's own Billed Duration at the MemorySize the report gives; S3 and
+    DynamoDB requests follow ``pipeline_requests`` (nothing records them per job).
+
+    """
+    functions = {}
+    for name, function_reports in reports.items():
+        lines = list(function_reports)
+        if lines:
+            functions[name] = FunctionUsage(
+                invocations=len(lines),
+                billed_ms=float(sum(r.billed_ms for r in lines)),
+                memory_mb=max(r.memory_mb for r in lines),
+            )
+    requests = pipeline_requests(pages)
+    return JobUsage(
+        pages=pages,
+        functions=functions,
+        state_transitions=state_transitions,
+        s3_puts=requests["s3_puts"],
+        s3_gets=requests["s3_gets"],
+        dynamodb_write_units=requests["dynamodb_write_units"],
+        dynamodb_read_units=requests["dynamodb_read_units"] + progress_reads,
+        eventbridge_events=requests["eventbridge_events"],
+        sqs_requests=requests["sqs_requests"],
+    )

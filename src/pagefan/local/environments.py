@@ -5,12 +5,17 @@ with the function's environment variables), reused while warm, never runs two in
 once, is killed when an invocation exceeds the function's Timeout, and is replaced when it
 exceeds its MemorySize. Processes, not threads, so pages really run in parallel (pypdf is pure
 Python) and each function sees only its own environment variables.
+
+Like Lambda, the runtime writes each invocation's log lines, framed by START, END and REPORT
+lines (duration, billed duration, memory), to the function's CloudWatch Logs group when given a
+``log_sink``: `pagefan cost JOB_ID` reads them there as it reads them on AWS.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import multiprocessing
 import os
 import resource
@@ -19,11 +24,11 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pagefan.local.stack import FunctionSpec
 
@@ -57,6 +62,8 @@ class FunctionStats:
     errors: int = 0
     cold_starts: int = 0
     total_ms: float = 0.0
+    init_ms: float = 0.0
+    """Cold starts' import time, which Lambda bills with the first invocation."""
     max_rss_mb: float = 0.0
     durations_ms: list[float] = field(default_factory=list)
 
@@ -81,16 +88,78 @@ class EnvironmentsClosed(RuntimeError):
     """The function's environments were closed: no new invocation starts."""
 
 
+class LogSink(Protocol):
+    """Where Lambda's log lines go: a function's log group, one stream per environment."""
+
+    def __call__(self, log_group: str, log_stream: str, lines: Sequence[tuple[int, str]]) -> None:
+        """Append ``lines`` (epoch milliseconds, message) to the stream, creating it when new."""
+
+
+class CloudWatchLogSink:
+    """Writes log lines to CloudWatch Logs as Lambda does (the emulated account's, locally).
+
+    ``logs`` makes the client on first use: the account's credentials change once IAM is enforced.
+    """
+
+    def __init__(self, logs: Callable[[], Any]) -> None:
+        self._make_client = logs
+        self._client: Any = None
+        self._streams: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def _logs(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def __call__(self, log_group: str, log_stream: str, lines: Sequence[tuple[int, str]]) -> None:
+        """Append ``lines`` to the stream; a missing group is created, as Lambda creates its own."""
+        if not lines:
+            return
+        logs = self._logs
+        with self._lock:
+            if (log_group, log_stream) not in self._streams:
+                try:
+                    logs.create_log_stream(logGroupName=log_group, logStreamName=log_stream)
+                except logs.exceptions.ResourceNotFoundException:
+                    logs.create_log_group(logGroupName=log_group)
+                    logs.create_log_stream(logGroupName=log_group, logStreamName=log_stream)
+                self._streams.add((log_group, log_stream))
+        logs.put_log_events(
+            logGroupName=log_group,
+            logStreamName=log_stream,
+            logEvents=[{"timestamp": t, "message": m} for t, m in lines],
+        )
+
+
+def report_line(
+    request_id: str, duration_ms: float, memory_mb: int, max_rss_mb: float, init_ms: float | None
+) -> str:
+    """Lambda's REPORT line for one invocation.
+
+    Billed Duration rounds up to the millisecond and, since August 2025, includes a cold start's
+    Init Duration.
+    """
+    billed = math.ceil(duration_ms + (init_ms or 0.0))
+    line = (
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
+        f"Memory Size: {memory_mb} MB\tMax Memory Used: {max_rss_mb:.0f} MB"
+    )
+    return line + (f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else "")
+
+
 class _FakeContext:
     """The LambdaContext fields handlers and Powertools read."""
 
-    def __init__(self, spec: Mapping[str, Any], deadline: float) -> None:
+    def __init__(self, spec: Mapping[str, Any], deadline: float, request_id: str) -> None:
         self.function_name = spec["name"]
         self.function_version = "$LATEST"
         self.invoked_function_arn = spec["arn"]
         self.memory_limit_in_mb = spec["memory_mb"]
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{spec['name']}"
+        self.aws_request_id = request_id
+        self.log_group_name = spec["log_group"]
         self.log_stream_name = f"local/{os.getpid()}"
         self._deadline = deadline
 
@@ -121,12 +190,13 @@ def _environment_main(conn: Connection, spec: dict[str, Any], env: dict[str, str
     cold = True
     while True:
         try:
-            request, crash_point = conn.recv()
+            request, crash_point, request_id = conn.recv()
         except EOFError:
             return
         faults.arm(crash_point)
+        print(f"START RequestId: {request_id} Version: $LATEST")
         invoke_started = time.perf_counter()
-        context = _FakeContext(spec, time.monotonic() + spec["timeout_s"])
+        context = _FakeContext(spec, time.monotonic() + spec["timeout_s"], request_id)
         try:
             if init_error is not None:
                 raise init_error
@@ -139,11 +209,8 @@ def _environment_main(conn: Connection, spec: dict[str, Any], env: dict[str, str
             message = str(error)
         duration_ms = (time.perf_counter() - invoke_started) * 1000
         max_rss_mb = peak_rss_mb()
-        print(
-            f"REPORT RequestId: {context.aws_request_id} Duration: {duration_ms:.2f} ms "
-            f"Memory Size: {spec['memory_mb']} MB Max Memory Used: {max_rss_mb:.0f} MB"
-            + (f" Init Duration: {init_ms:.2f} ms" if cold else "")
-        )
+        print(f"END RequestId: {request_id}")
+        print(report_line(request_id, duration_ms, spec["memory_mb"], max_rss_mb, init_ms if cold else None))
         conn.send((ok, payload, error_type, message, duration_ms, max_rss_mb, cold, init_ms))
         cold = False
 
@@ -151,6 +218,12 @@ def _environment_main(conn: Connection, spec: dict[str, Any], env: dict[str, str
 class _Environment:
     def __init__(self, spec: FunctionSpec, env: dict[str, str], log_path: Path) -> None:
         self.parent, child = _SPAWN.Pipe()
+        self.log_path = log_path
+        self.log_offset = 0
+        self.shipped = ""
+        """The request id whose lines were shipped last."""
+        # Lambda names a stream after the day, the version and the environment.
+        self.log_stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
         payload = {
             "name": spec.name,
             "arn": spec.arn,
@@ -158,12 +231,26 @@ class _Environment:
             "code_dir": str(spec.code_dir),
             "memory_mb": spec.memory_mb,
             "timeout_s": spec.timeout_s,
+            "log_group": log_group_of(spec),
         }
         self.process = _SPAWN.Process(
             target=_environment_main, args=(child, payload, env, str(log_path)), daemon=True
         )
         self.process.start()
         child.close()
+
+    def new_log_lines(self) -> list[str]:
+        """The lines the environment wrote since the last call (its invocations run one at a time)."""
+        try:
+            with self.log_path.open("r", encoding="utf-8", errors="replace") as log:
+                log.seek(self.log_offset)
+                text = log.read()
+        except OSError:
+            return []
+        # A line still being written waits for the next call.
+        complete = text[: text.rfind("\n") + 1]
+        self.log_offset += len(complete.encode("utf-8"))
+        return complete.splitlines()
 
     def stop(self) -> None:
         self.signal_stop()
@@ -182,6 +269,11 @@ class _Environment:
             self.process.terminate()
 
 
+def log_group_of(spec: FunctionSpec) -> str:
+    """The function's log group: the template's LoggingConfig, else Lambda's default."""
+    return spec.log_group or f"/aws/lambda/{spec.name}"
+
+
 class FunctionEnvironments:
     """The execution environments of one function, at most ``concurrency`` at a time."""
 
@@ -193,6 +285,7 @@ class FunctionEnvironments:
         concurrency: int,
         log_dir: Path,
         on_result: Callable[[InvocationResult], None] | None = None,
+        log_sink: LogSink | None = None,
     ) -> None:
         self.spec = spec
         self._env = {**base_env, **spec.environment}
@@ -201,7 +294,7 @@ class FunctionEnvironments:
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+                "AWS_LAMBDA_LOG_GROUP_NAME": log_group_of(spec),
                 "LAMBDA_TASK_ROOT": str(spec.code_dir),
             }
         )
@@ -212,6 +305,7 @@ class FunctionEnvironments:
         self._lock = threading.Lock()
         self._log_dir = log_dir
         self._on_result = on_result
+        self._log_sink = log_sink
         self.stats = FunctionStats()
 
     def set_environment(self, **values: str) -> None:
@@ -259,8 +353,10 @@ class FunctionEnvironments:
                 environment = self._acquire()
             except EnvironmentsClosed:
                 return self._failure("Runtime.Unavailable", "the local runtime is shutting down")
+            request_id = str(uuid.uuid4())
+            started = time.perf_counter()
             try:
-                environment.parent.send((event, crash_point))
+                environment.parent.send((event, crash_point, request_id))
                 if not environment.parent.poll(self.spec.timeout_s + 5):  # + cold start allowance
                     self._discard(environment)
                     result = self._failure(
@@ -297,13 +393,37 @@ class FunctionEnvironments:
                             init_ms,
                         )
                     else:
+                        # Shipped before the environment is free: its next invocation appends lines.
+                        self._ship_logs(environment, request_id, started)
                         with self._lock:
                             self._idle.append(environment)
             except (EOFError, OSError, BrokenPipeError):
                 self._discard(environment)
                 result = self._failure("Runtime.ExitError", "Runtime exited without providing a reason")
+            if environment not in self._idle:
+                self._ship_logs(environment, request_id, started)
         self._record(result)
         return result
+
+    def _ship_logs(self, environment: _Environment, request_id: str, started: float) -> None:
+        """Write the invocation's lines to the function's log group, as Lambda does.
+
+        An environment killed (timeout, crash) never printed its REPORT line: Lambda still writes
+        one, billed for the time the invocation took, at most the Timeout.
+        """
+        if self._log_sink is None or environment.shipped == request_id:
+            return
+        environment.shipped = request_id
+        elapsed_ms = min((time.perf_counter() - started) * 1000, self.spec.timeout_s * 1000.0)
+        lines = environment.new_log_lines()
+        if not any(line.startswith(f"REPORT RequestId: {request_id}") for line in lines):
+            lines.append(f"END RequestId: {request_id}")
+            lines.append(report_line(request_id, elapsed_ms, self.spec.memory_mb, 0.0, None))
+        now = int(time.time() * 1000)
+        try:
+            self._log_sink(log_group_of(self.spec), environment.log_stream, [(now, line) for line in lines])
+        except Exception:  # losing a log line must not fail the invocation it reports
+            traceback.print_exc()
 
     def _failure(self, error_type: str, message: str) -> InvocationResult:
         return InvocationResult(self.spec.logical_id, False, None, error_type, message, 0.0, 0.0, False)
@@ -314,6 +434,7 @@ class FunctionEnvironments:
             self.stats.errors += 0 if result.ok else 1
             self.stats.cold_starts += 1 if result.cold_start else 0
             self.stats.total_ms += result.duration_ms
+            self.stats.init_ms += result.init_ms if result.cold_start else 0.0
             self.stats.durations_ms.append(result.duration_ms)
             self.stats.max_rss_mb = max(self.stats.max_rss_mb, result.max_rss_mb)
         if self._on_result:

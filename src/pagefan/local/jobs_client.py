@@ -1,15 +1,15 @@
 """Following documents through a pagefan stack: upload, progress, outputs.
 
 Works the same against the emulated account and a deployed stack: it needs only the stack's
-outputs (bucket and table names) and boto3 clients.
+outputs (bucket, table and function names) and boto3 clients.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,18 @@ from pagefan import layout
 from pagefan.aws.jobs import JobStore
 from pagefan.formats import JobInput, JobRecord, JobStatus, PageStatus
 from pagefan.job_ids import derive_job_id
+from pagefan.local.cost import (
+    InvocationReport,
+    JobUsage,
+    execution_counts,
+    parse_report,
+    request_ids_of_job,
+    usage_from_reports,
+)
+
+# Lambda's log lines reach CloudWatch Logs within seconds; a job's first invocation starts after
+# its record is created, so the search starts a little before (clocks differ).
+_LOG_WINDOW_SLACK_MS = 5 * 60 * 1000
 
 
 def _same_span_from_now(record: JobRecord) -> str:
@@ -39,6 +51,8 @@ class StackOutputs:
     jobs_table: str
     work_bucket: str = ""
     state_machine_arn: str = ""
+    functions: Mapping[str, str] = field(default_factory=dict)
+    """Function name by logical id (the ``<LogicalId>FunctionName`` outputs)."""
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, str]) -> StackOutputs:
@@ -50,6 +64,11 @@ class StackOutputs:
                 jobs_table=outputs["JobsTableName"],
                 work_bucket=outputs.get("WorkBucketName", ""),
                 state_machine_arn=outputs.get("DocumentJobArn", ""),
+                functions={
+                    key.removesuffix("FunctionName"): value
+                    for key, value in outputs.items()
+                    if key.endswith("FunctionName")
+                },
             )
         except KeyError as missing:
             raise ValueError(f"the stack has no output {missing}; is it a pagefan stack?") from None
@@ -77,9 +96,23 @@ class RetryOutcome:
 class JobsClient:
     """Upload documents, follow their jobs, fetch their outputs, retry what failed."""
 
-    def __init__(self, s3: Any, dynamodb: Any, outputs: StackOutputs, sfn: Any = None) -> None:
+    def __init__(
+        self,
+        s3: Any,
+        dynamodb: Any,
+        outputs: StackOutputs,
+        sfn: Any = None,
+        *,
+        logs: Any = None,
+        lambda_: Any = None,
+        log_groups: Mapping[str, str] | None = None,
+    ) -> None:
         self._s3 = s3
         self._sfn = sfn
+        self._logs = logs
+        self._lambda = lambda_
+        # Function name → log group, where the caller knows it without asking Lambda (a local run).
+        self._log_groups = dict(log_groups or {})
         self.outputs = outputs
         self.jobs = JobStore(dynamodb, outputs.jobs_table)
 
@@ -111,6 +144,86 @@ class JobsClient:
                 "deadline": record.deadline,
             },
         }
+
+    def usage(self, job_id: str) -> JobUsage:
+        """What one job used, from what AWS recorded of it (the cost model's input).
+
+        Lambda: each function's log group holds the handlers' lines, which carry the job id and the
+        request id, and Lambda's REPORT line of every invocation (billed duration, memory size).
+        Step Functions: the job's executions' histories (transitions, progress reads), read against
+        the deployed definition. Pages: the job record. S3 and DynamoDB requests follow pagefan's
+        model of a job of that many pages. Needs cloudformation:DescribeStacks, dynamodb:GetItem,
+        lambda:GetFunctionConfiguration, logs:FilterLogEvents,
+        states:DescribeStateMachine and states:GetExecutionHistory.
+        """
+        record = self.jobs.get_job(job_id)
+        if record is None:
+            raise LookupError(f"no job {job_id} in table {self.outputs.jobs_table}")
+        if not self.outputs.functions:
+            raise ValueError("the stack has no <Function>FunctionName outputs to find its logs by")
+        created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
+        start_ms = int(created.timestamp() * 1000) - _LOG_WINDOW_SLACK_MS
+        reports = {
+            logical_id: self._reports_of_job(name, job_id, start_ms)
+            for logical_id, name in sorted(self.outputs.functions.items())
+        }
+        transitions = reads = 0
+        asl: dict[str, Any] = {}
+        if self._sfn is not None and self.outputs.state_machine_arn:
+            machine = self._sfn.describe_state_machine(stateMachineArn=self.outputs.state_machine_arn)
+            asl = json.loads(machine["definition"])
+        for history in self._execution_histories(job_id):
+            entered, read = execution_counts(history, asl)
+            transitions, reads = transitions + entered, reads + read
+        return usage_from_reports(
+            pages=record.pages_total, reports=reports, state_transitions=transitions, progress_reads=reads
+        )
+
+    def _log_group(self, function_name: str) -> str:
+        """Where Lambda writes the function's lines: its LoggingConfig's group, else the default."""
+        if function_name in self._log_groups:
+            return self._log_groups[function_name]
+        config = self._lambda.get_function_configuration(FunctionName=function_name)
+        group = config.get("LoggingConfig", {}).get("LogGroup")
+        return str(group) if group else f"/aws/lambda/{function_name}"
+
+    def _reports_of_job(self, function_name: str, job_id: str, start_ms: int) -> list[InvocationReport]:
+        """The REPORT lines of the function's invocations that logged the job id.
+
+        One search returns both kinds of line (``?`` joins terms): the job's lines give the
+        request ids, the REPORT lines their figures. Matched again here, as the pattern only narrows.
+        """
+        paginator = self._logs.get_paginator("filter_log_events")
+        messages: list[str] = []
+        try:
+            for page in paginator.paginate(
+                logGroupName=self._log_group(function_name),
+                startTime=start_ms,
+                filterPattern=f'?"{job_id}" ?"REPORT RequestId"',
+            ):
+                messages.extend(event["message"] for event in page.get("events", []))
+        except self._logs.exceptions.ResourceNotFoundException:
+            return []  # the function never ran since the group would have been created
+        request_ids = request_ids_of_job(messages, job_id)
+        reports = (parse_report(message) for message in messages)
+        return [r for r in reports if r is not None and r.request_id in request_ids]
+
+    def _execution_histories(self, job_id: str) -> Iterator[list[dict[str, Any]]]:
+        """The history of the job's execution and of each `pagefan retry` execution after it."""
+        if not self.outputs.state_machine_arn or self._sfn is None:
+            return
+        prefix = self.outputs.state_machine_arn.replace(":stateMachine:", ":execution:", 1)
+        names = [job_id] + [f"{job_id}-retry-{n}" for n in range(1, 1000)]
+        paginator = self._sfn.get_paginator("get_execution_history")
+        for name in names:
+            try:
+                yield [
+                    event
+                    for page in paginator.paginate(executionArn=f"{prefix}:{name}")
+                    for event in page.get("events", [])
+                ]
+            except self._sfn.exceptions.ExecutionDoesNotExist:
+                return
 
     def retry(self, job_id: str) -> RetryOutcome:
         """Process a FAILED job's failed (and never finished) pages again and resume the job.

@@ -13,6 +13,8 @@ if one stops applying).
 4. DynamoDB writes are not isolated from each other: concurrent requests read and write an item
    without a lock, so two transactions that ADD to one counter can lose an increment (or both
    pass a condition only one should). DynamoDB applies them one after another.
+5. Lambda drops a function's ``LoggingConfig``: ``get_function_configuration`` does not give the
+   log group the function writes to (`pagefan cost JOB_ID` reads it there, as on AWS).
 
 Where moto does needless work per request, the runtime makes it cheaper without changing what
 any request returns (``pagefan run`` sends tens of thousands of requests to one process):
@@ -73,6 +75,7 @@ def apply() -> None:
     # copied, and put back, while no other write can change them.
     _roll_back_transactions_by_item()
     _serialise_dynamodb_writes()
+    _keep_lambda_logging_config()
 
     import functools
     import importlib
@@ -148,6 +151,27 @@ def _serialise_dynamodb_writes() -> None:
 
         functools.update_wrapper(serialised, original)
         setattr(DynamoDBBackend, name, serialised)
+
+
+def _keep_lambda_logging_config() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    original_init = LambdaFunction.__init__
+    original_configuration = LambdaFunction.get_configuration
+
+    def init(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        original_init(self, account_id, spec, *args, **kwargs)
+        self.pagefan_logging_config = spec.get("LoggingConfig")
+
+    def get_configuration(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config: dict[str, Any] = original_configuration(self, *args, **kwargs)
+        logging_config = getattr(self, "pagefan_logging_config", None)
+        if logging_config:
+            config["LoggingConfig"] = {"LogFormat": "Text", **logging_config}
+        return config
+
+    LambdaFunction.__init__ = init  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
 
 
 def _roll_back_transactions_by_item() -> None:

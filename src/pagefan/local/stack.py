@@ -40,6 +40,8 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     max_retry_attempts: int = 2
     on_failure_destination: str | None = None
+    log_group: str = ""
+    """The LoggingConfig's log group ("" for Lambda's default, /aws/lambda/<name>)."""
 
 
 @dataclass
@@ -417,6 +419,7 @@ class StackDeployer:
             Environment={
                 "Variables": {k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()}
             },
+            **({"LoggingConfig": props["LoggingConfig"]} if "LoggingConfig" in props else {}),
             # Recorded, not emulated: locally every environment reaches the emulated account directly.
             **({"VpcConfig": props["VpcConfig"]} if "VpcConfig" in props else {}),
         )
@@ -432,6 +435,7 @@ class StackDeployer:
             timeout_s=int(props.get("Timeout", 3)),
             role_arn=props["Role"],
             reserved_concurrency=None if reserved is None else int(reserved),
+            log_group=str(props.get("LoggingConfig", {}).get("LogGroup", "")),
         )
         self._created(logical_id, name, Arn=arn)
 
