@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import math
 import multiprocessing
 import os
@@ -33,6 +34,7 @@ from typing import Any, Protocol
 from pagefan.local.stack import FunctionSpec
 
 _SPAWN = multiprocessing.get_context("spawn")
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -422,8 +424,10 @@ class FunctionEnvironments:
         now = int(time.time() * 1000)
         try:
             self._log_sink(log_group_of(self.spec), environment.log_stream, [(now, line) for line in lines])
-        except Exception:  # losing a log line must not fail the invocation it reports
-            traceback.print_exc()
+        except Exception:
+            # Losing log lines must not fail the invocation they report (nor, when the emulated
+            # services stop under a running invocation, print a traceback to the user's terminal).
+            _LOG.debug("could not write %s's log lines", self.spec.logical_id, exc_info=True)
 
     def _failure(self, error_type: str, message: str) -> InvocationResult:
         return InvocationResult(self.spec.logical_id, False, None, error_type, message, 0.0, 0.0, False)
