@@ -31,6 +31,18 @@ class FormatVersionError(PagefanError):
     """A stored object was written by a format version this code cannot read."""
 
 
+class InvalidTaskInput(PagefanError):
+    """A state machine task's input is not one this function accepts (a definition/code mismatch)."""
+
+
+class PageNotRendered(PagefanError):
+    """One page could not be drawn as PDF; the message names the page and the renderer's error."""
+
+
+class MissingPdfPart(PagefanError):
+    """A rendered page range is missing from the work bucket when the PDF is merged."""
+
+
 class RendererUnavailable(PagefanError):
     """The native cairo library cannot be loaded (the cairo layer is missing)."""
 

@@ -12,9 +12,17 @@ import pytest
 from pypdf import PageObject, PdfReader, PdfWriter
 
 from pagefan.domain.analysis import analyse_page
-from pagefan.domain.pdf_render import SvgRun, fit_runs, merge_pdf, svg_rotation, svg_to_pdf
+from pagefan.domain.pdf_render import (
+    SvgRun,
+    fit_runs,
+    merge_pdf,
+    render_pdf_pages,
+    render_pdf_part,
+    svg_rotation,
+    svg_to_pdf,
+)
 from pagefan.domain.svg import render_page_svg
-from pagefan.errors import RendererUnavailable
+from pagefan.errors import PageNotRendered, RendererUnavailable
 from pagefan.formats import OutlineEntry, PageResult, TextRun
 
 
@@ -246,6 +254,72 @@ def test_whole_document_round_trip(
     assert document_outline(rebuilt) == document_outline(source)
     assert rebuilt.metadata is not None
     assert rebuilt.metadata.title == "pagefan sample"
+
+
+# --- parts: render_pdf_part, then merge_pdf of the parts ------------------------------------
+
+
+def _sample_svgs(sample_pages: list[bytes]) -> list[tuple[int, str]]:
+    results = [
+        analyse_page(data, job_id="j", page_number=number, max_content_bytes=10**6)
+        for number, data in enumerate(sample_pages, start=1)
+    ]
+    return [
+        (r.page_number, render_page_svg(r, title=f"page {r.page_number}", max_elements=1000)) for r in results
+    ]
+
+
+def test_a_part_holds_its_pages_only(sample_pages: list[bytes], sample_source_words: list[list[str]]) -> None:
+    out = BytesIO()
+    assert render_pdf_part(_sample_svgs(sample_pages)[2:5], out) == 3
+    part = PdfReader(BytesIO(out.getvalue()))
+    assert [p.extract_text().split() for p in part.pages] == sample_source_words[2:5]
+    # Metadata and outline belong to the document: the merge applies them.
+    assert part.outline == []
+    assert (part.metadata or {}).get("/Title") is None
+
+
+@pytest.mark.parametrize("pages_per_part", [1, 2, 4, 6])
+def test_merged_parts_equal_the_pages_merged_one_by_one(
+    sample_pdf: bytes, sample_pages: list[bytes], pages_per_part: int
+) -> None:
+    from pagefan.domain.split import document_metadata, document_outline, open_document
+
+    source = open_document(sample_pdf, max_bytes=10**9, max_pages=100)
+    metadata, outline = document_metadata(source), document_outline(source)
+    svgs = _sample_svgs(sample_pages)
+    parts = []
+    for start in range(0, len(svgs), pages_per_part):
+        part = BytesIO()
+        render_pdf_part(svgs[start : start + pages_per_part], part)
+        parts.append(part.getvalue())
+    from_parts, from_pages = BytesIO(), BytesIO()
+    assert merge_pdf(parts, metadata=metadata, outline=outline, out=from_parts) == 6
+    merge_pdf(render_pdf_pages(svgs), metadata=metadata, outline=outline, out=from_pages)
+
+    def seen(pdf: bytes) -> Any:
+        reader = PdfReader(BytesIO(pdf))
+        pages = [(displayed_size(p), p.rotation, p.extract_text()) for p in reader.pages]
+        return pages, document_metadata(reader), document_outline(reader)
+
+    assert seen(from_parts.getvalue()) == seen(from_pages.getvalue())
+    assert seen(from_parts.getvalue())[2] == outline != []
+
+
+def test_a_page_cairo_cannot_draw_is_named() -> None:
+    # A 10^12-point font: cairo (through FreeType) gives up on the whole page.
+    huge = page(
+        [TextRun("Huge", 72, 700, 1e12, "Helvetica"), TextRun("x", 300, 700, 12, "Helvetica")],
+        width=612,
+        height=792,
+    )
+    svgs = [(1, render_page_svg(page([], width=612, height=792), title="t", max_elements=10))]
+    svgs.append((2, render_page_svg(huge, title="t", max_elements=10)))
+    rendered = render_pdf_pages(svgs)
+    assert next(rendered)  # page 1 is fine, and is drawn before page 2 is looked at
+    with pytest.raises(PageNotRendered, match=r"^Page 2 could not be drawn as PDF \(CairoError: ") as caught:
+        next(rendered)
+    assert caught.value.__cause__ is not None
 
 
 # --- fit_runs -----------------------------------------------------------------------------
