@@ -227,6 +227,10 @@ def test_serve_keeps_an_account_that_other_commands_reach(tmp_path: Path) -> Non
         job_id = json.loads(result.stdout.splitlines()[-1])["job_id"]
         status = _pagefan("status", job_id, "--stack", "pagefan-local", cwd=tmp_path, env=env)
         assert status.returncode == 0 and f"job {job_id}: COMPLETED" in status.stdout
+        cost = _pagefan("cost", job_id, "--stack", "pagefan-local", "--json", cwd=tmp_path, env=env)
+        assert cost.returncode == 0, cost.stderr
+        items = {item["what"]: item["quantity"] for item in json.loads(cost.stdout)["items"]}
+        assert items["Lambda PageWorker requests"] == 2
     finally:
         server.send_signal(signal.SIGINT)
         server.communicate(timeout=30)

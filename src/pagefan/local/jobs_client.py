@@ -30,6 +30,7 @@ from pagefan.local.cost import (
 # Lambda's log lines reach CloudWatch Logs within seconds; a job's first invocation starts after
 # its record is created, so the search starts a little before (clocks differ).
 _LOG_WINDOW_SLACK_MS = 5 * 60 * 1000
+_LAMBDA_MAX_MS = 15 * 60 * 1000
 
 
 def _same_span_from_now(record: JobRecord) -> str:
@@ -161,10 +162,18 @@ class JobsClient:
             raise LookupError(f"no job {job_id} in table {self.outputs.jobs_table}")
         if not self.outputs.functions:
             raise ValueError("the stack has no <Function>FunctionName outputs to find its logs by")
-        created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
-        start_ms = int(created.timestamp() * 1000) - _LOG_WINDOW_SLACK_MS
+
+        def epoch_ms(moment: str) -> int:
+            return int(datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() * 1000)
+
+        # From the job's creation to its last update plus Lambda's longest invocation: an
+        # invocation the job started cannot end later, and the search scans nothing more.
+        window = (
+            epoch_ms(record.created_at) - _LOG_WINDOW_SLACK_MS,
+            epoch_ms(record.updated_at) + _LOG_WINDOW_SLACK_MS + _LAMBDA_MAX_MS,
+        )
         reports = {
-            logical_id: self._reports_of_job(name, job_id, start_ms)
+            logical_id: self._reports_of_job(name, job_id, window)
             for logical_id, name in sorted(self.outputs.functions.items())
         }
         transitions = reads = 0
@@ -187,7 +196,9 @@ class JobsClient:
         group = config.get("LoggingConfig", {}).get("LogGroup")
         return str(group) if group else f"/aws/lambda/{function_name}"
 
-    def _reports_of_job(self, function_name: str, job_id: str, start_ms: int) -> list[InvocationReport]:
+    def _reports_of_job(
+        self, function_name: str, job_id: str, window: tuple[int, int]
+    ) -> list[InvocationReport]:
         """The REPORT lines of the function's invocations that logged the job id.
 
         One search returns both kinds of line (``?`` joins terms): the job's lines give the
@@ -198,7 +209,8 @@ class JobsClient:
         try:
             for page in paginator.paginate(
                 logGroupName=self._log_group(function_name),
-                startTime=start_ms,
+                startTime=window[0],
+                endTime=window[1],
                 filterPattern=f'?"{job_id}" ?"REPORT RequestId"',
             ):
                 messages.extend(event["message"] for event in page.get("events", []))
