@@ -1,7 +1,8 @@
 """Where every object lives: the one definition shared by writers, readers and IAM prefixes.
 
 Work bucket: ``pages/`` (Splitter writes, PageWorker reads), ``results/`` (PageWorker writes),
-``info/`` (Splitter writes). Results bucket: ``jobs/<job>/document.json|document.txt`` (Combiner),
+``info/`` (Splitter writes), ``pdf-parts/`` (PdfExporter writes page ranges, then merges them).
+Results bucket: ``jobs/<job>/document.json|document.txt`` (Combiner),
 ``jobs/<job>/svg/`` (SvgExporter), ``jobs/<job>/pdf/`` (PdfExporter). The template scopes each
 role to these prefixes; change them together.
 """
@@ -13,6 +14,8 @@ PAGE_RESULTS_PREFIX = "results/"
 # Separate from results/ so the PageWorker's write grant (results/*) cannot reach it.
 DOCUMENT_INFO_PREFIX = "info/"
 JOBS_PREFIX = "jobs/"
+# Rendered page ranges, merged into document.pdf: only the PdfExporter reads or writes them.
+PDF_PARTS_PREFIX = "pdf-parts/"
 
 
 def page_key(job_id: str, page_number: int) -> str:
@@ -39,6 +42,11 @@ def page_result_key(job_id: str, page_number: int) -> str:
 def document_info_key(job_id: str) -> str:
     """Work bucket key of the source's metadata and outline, written by the Splitter."""
     return f"{DOCUMENT_INFO_PREFIX}{job_id}/document-info.json"
+
+
+def pdf_part_key(job_id: str, first_page: int, last_page: int) -> str:
+    """Work bucket key of the PDF of pages ``first_page`` to ``last_page`` (1-based, inclusive)."""
+    return f"{PDF_PARTS_PREFIX}{job_id}/{first_page:05d}-{last_page:05d}.pdf"
 
 
 def document_json_key(job_id: str) -> str:

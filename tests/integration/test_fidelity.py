@@ -136,7 +136,11 @@ class Processed:
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Processed]]:
     """Every document run through one deployed stack (uploaded together, processed in parallel)."""
-    with pipeline(tmp_path_factory.mktemp("fidelity"), workers=4) as stack:
+    # Parts of 2 pages: the rebuilt PDF is merged from several PdfExporter invocations, as large
+    # documents' are, so every check below holds across part boundaries too.
+    with pipeline(
+        tmp_path_factory.mktemp("fidelity"), workers=4, parameters={"PdfPagesPerPart": "2"}
+    ) as stack:
         uploads = {}
         for name, (pdf, _words) in DOCUMENTS.items():
             path = stack.account.work_dir / f"{name}.pdf"

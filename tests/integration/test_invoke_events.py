@@ -26,6 +26,7 @@ from pagefan.formats import PageResult, PageStatus
 from pagefan.job_ids import derive_job_id
 from pagefan.local.cli import main
 from pagefan.local.invoke import (
+    PDF_MERGE_EVENT,
     Invoker,
     event_file_name,
     open_account,
@@ -82,9 +83,11 @@ def fresh(tmp_path: Path) -> Iterator[Invoker]:
 def test_committed_events_are_what_the_template_and_sample_give() -> None:
     rendered = render_events(TEMPLATE)
 
-    # One file per function of the template, nothing else
+    # One file per function of the template, plus the PdfExporter's merge, nothing else
     functions = template_functions(load_template(TEMPLATE))
-    assert sorted(rendered) == sorted(event_file_name(function) for function in functions)
+    assert sorted(rendered) == sorted(
+        [*(event_file_name(function) for function in functions), PDF_MERGE_EVENT]
+    )
     assert sorted(path.name for path in EVENTS.glob("*.json")) == sorted(rendered)
     for name, text in rendered.items():
         assert (EVENTS / name).read_text(encoding="utf-8") == text, (
@@ -100,13 +103,18 @@ def test_the_sample_events_name_one_deterministic_job(load_event: LoadEvent) -> 
     job_id = derive_job_id(record["s3"]["bucket"]["name"], obj["key"], None, obj["eTag"])
     page_key = load_event("page_worker")["Records"][0]["s3"]["object"]["key"]
     assert page_key == layout.page_key(job_id, 1)
-    for name in ("combiner", "svg_exporter", "pdf_exporter"):
-        assert load_event(name) == {
-            "job_id": job_id,
-            "pages_total": SAMPLE_PAGES,
-            "deadline": "2099-01-01T00:00:00.000Z",
-            "format_version": 1,
-        }
+    job_input = {
+        "job_id": job_id,
+        "pages_total": SAMPLE_PAGES,
+        "deadline": "2099-01-01T00:00:00.000Z",
+        "format_version": 1,
+    }
+    for name in ("combiner", "svg_exporter"):
+        assert load_event(name) == job_input
+    # The PdfExporter's first part (the sample fits in one), and the merge of the parts.
+    assert load_event("pdf_exporter")["job"] == load_event("pdf_exporter_merge")["job"] == job_input
+    assert load_event("pdf_exporter")["mode"] == "part" and load_event("pdf_exporter")["first_page"] == 1
+    assert load_event("pdf_exporter_merge")["mode"] == "merge"
 
 
 # --- S3-triggered functions, each on a fresh account -------------------------------------------
@@ -233,11 +241,24 @@ class TestJobInputEvents:
             assert "<svg" in svg
             assert f"(p{page:04d})" in svg
 
-    def test_pdf_exporter_rebuilds_the_pdf(self, shared: Invoker, load_event: LoadEvent) -> None:
+    def test_pdf_exporter_renders_a_part(self, shared: Invoker, load_event: LoadEvent) -> None:
         event = load_event("pdf_exporter")
-        job_id = event["job_id"]
+        job_id = event["job"]["job_id"]
+        part = layout.pdf_part_key(job_id, 1, SAMPLE_PAGES)
+        shared.s3.delete_object(Bucket=shared.work_bucket, Key=part)  # the merge test may have made it
+
+        invocation = shared.invoke("PdfExporter", event)
+
+        assert invocation.result.ok, invocation.result.error_payload()
+        assert invocation.response == {"pdf_part": part}
+        assert len(PdfReader(io.BytesIO(_read(shared, "WorkBucketName", part))).pages) == SAMPLE_PAGES
+
+    def test_pdf_exporter_merges_the_parts_into_the_pdf(self, shared: Invoker, load_event: LoadEvent) -> None:
+        event = load_event("pdf_exporter_merge")
+        job_id = event["job"]["job_id"]
         assert _keys(shared, "ResultsBucketName", layout.pdf_key(job_id)) == []
 
+        # pagefan invoke renders the parts the merge needs first, as DocumentJob's Map would
         invocation = shared.invoke("PdfExporter", event)
 
         assert invocation.result.ok, invocation.result.error_payload()

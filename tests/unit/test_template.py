@@ -50,22 +50,32 @@ def test_every_asl_placeholder_has_a_definition_substitution(resources: dict[str
 def test_every_task_has_retry_and_every_lambda_task_a_catch() -> None:
     definition = json.loads((ROOT / "statemachine" / "document_job.asl.json").read_text())
 
-    def states(machine: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    def states(
+        machine: dict[str, Any], parallel: str | None = None
+    ) -> list[tuple[str, dict[str, Any], str | None]]:
+        """Every state, with the Parallel state it runs inside (None at the top level)."""
         found = []
         for name, state in machine["States"].items():
-            found.append((name, state))
+            found.append((name, state, parallel))
             for branch in state.get("Branches", []):
-                found.extend(states(branch))
+                found.extend(states(branch, name))
+            if "ItemProcessor" in state:
+                found.extend(states(state["ItemProcessor"], parallel))
         return found
 
-    tasks = [(name, state) for name, state in states(definition) if state["Type"] == "Task"]
-    assert tasks
-    for name, state in tasks:
+    tasks = [
+        (name, state, parallel) for name, state, parallel in states(definition) if state["Type"] == "Task"
+    ]
+    assert {name for name, _, parallel in tasks if parallel} == {"ExportSvg", "RenderPdfPart", "MergePdf"}
+    for name, state, _ in tasks:
         assert state.get("Retry"), f"{name} has no Retry"
-    # Tasks inside the Parallel are caught by the Parallel state itself.
-    assert definition["States"]["Export"]["Catch"]
-    for name, state in states(definition):
-        if state["Type"] == "Task" and name not in ("ExportSvg", "ExportPdf"):
+        if "lambda" in state["Resource"]:
+            assert "Lambda.TooManyRequestsException" in state["Retry"][0]["ErrorEquals"], name
+    # Tasks inside the Parallel (the Map's included) are caught by the Parallel state itself: a
+    # failing part fails its Map, its branch, then the Parallel, whose Catch goes to ExportFailed.
+    assert definition["States"]["Export"]["Catch"][0]["Next"] == "ExportFailed"
+    for name, state, parallel in tasks:
+        if parallel is None:
             assert state.get("Catch"), f"{name} has no Catch"
 
 

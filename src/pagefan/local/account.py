@@ -43,6 +43,9 @@ CREDENTIALS = {
 # slow tests down, so retries come after these (documented as a divergence in the README).
 ASYNC_RETRY_DELAYS_S = (0.2, 0.5)
 
+# Functions invoked many times at once for one job: PageWorker per page, PdfExporter per page range.
+FANNED_OUT_FUNCTIONS = frozenset({"PageWorker", "PdfExporter"})
+
 # Polling and deadlines sized for a laptop; every other parameter keeps the template's default.
 LOCAL_PARAMETERS = {"PollIntervalSeconds": "1"}
 
@@ -179,8 +182,10 @@ class EmulatedAccount:
             spec.environment.update(override.get("environment", {}))
             spec.memory_mb = int(override.get("memory_mb", spec.memory_mb))
             spec.timeout_s = int(override.get("timeout_s", spec.timeout_s))
+            # The functions that fan out (a page each; a page range each, from DocumentJob's Map)
+            # get one environment per core: each is a process, so the rest keep one to spare memory.
             # PageWorker's reserved concurrency is for AWS; locally the cores decide.
-            concurrency = self.workers if logical_id == "PageWorker" else 1
+            concurrency = self.workers if logical_id in FANNED_OUT_FUNCTIONS else 1
             self.functions[logical_id] = FunctionEnvironments(
                 spec,
                 base_env=base_env,

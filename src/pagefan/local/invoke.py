@@ -40,7 +40,7 @@ from botocore.exceptions import ClientError
 
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import JobInput, PageStatus
+from pagefan.formats import JobInput, PageStatus, PdfExportInput, PdfExportMode
 from pagefan.job_ids import derive_job_id
 from pagefan.local.account import REGION, EmulatedAccount
 from pagefan.local.environments import InvocationResult
@@ -56,6 +56,9 @@ SAMPLE_DEADLINE = "2099-01-01T00:00:00.000Z"
 SAMPLE_EVENT_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 SPLITTER = "Splitter"
 PAGE_WORKER = "PageWorker"
+PDF_EXPORTER = "PdfExporter"
+# The PdfExporter takes two shapes from DocumentJob: a part (its event file) and the merge (this one).
+PDF_MERGE_EVENT = "pdf_exporter_merge.json"
 _FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 Say = Callable[[str], None]
@@ -271,7 +274,9 @@ def render_events(template_path: Path, *, stack_name: str = STACK_NAME) -> dict[
     Splitter: the upload of samples/sample.pdf to the raw bucket, without versionId so that the
     job id is deterministic. PageWorker: page 1 of that job as the Splitter writes it (size and
     ETag come from the Splitter's own split code). Every function a state machine invokes: the
-    JobInput of that job. Raises ValueError for a function no sample event is known for.
+    JobInput of that job, except the PdfExporter: the first part of that job (parts of the template's
+    default PdfPagesPerPart), and in ``pdf_exporter_merge.json`` the merge of its parts. Raises
+    ValueError for a function no sample event is known for.
     """
     from pagefan.domain.split import open_document, split_pages
 
@@ -330,9 +335,15 @@ def render_events(template_path: Path, *, stack_name: str = STACK_NAME) -> dict[
         if function not in tasks:
             raise ValueError(f"no sample event is known for {function}: teach render_events its event")
         events[function] = job_input
+    files = {event_file_name(function): event for function, event in events.items()}
+    if PDF_EXPORTER in events:
+        job = JobInput.from_dict(job_input)
+        pages_per_part = int(template["Parameters"]["PdfPagesPerPart"]["Default"])
+        part = PdfExportInput(PdfExportMode.PART, job, pages_per_part, first_page=1)
+        files[event_file_name(PDF_EXPORTER)] = part.to_dict()
+        files[PDF_MERGE_EVENT] = PdfExportInput(PdfExportMode.MERGE, job, pages_per_part).to_dict()
     return {
-        event_file_name(function): json.dumps(event, indent=2, ensure_ascii=False) + "\n"
-        for function, event in sorted(events.items())
+        name: json.dumps(event, indent=2, ensure_ascii=False) + "\n" for name, event in sorted(files.items())
     }
 
 
@@ -466,6 +477,10 @@ def _failure_records(event: Any) -> list[dict[str, Any]]:
     return records
 
 
+def _is_pdf_export_input(event: Any) -> bool:
+    return isinstance(event, dict) and isinstance(event.get("mode"), str) and _is_job_input(event.get("job"))
+
+
 def _is_job_input(event: Any) -> bool:
     return (
         isinstance(event, dict)
@@ -542,12 +557,17 @@ class Invoker:
                     )
         elif _is_job_input(event):
             self._ensure_page_results(event["job_id"], event["pages_total"])
+        elif _is_pdf_export_input(event):
+            task = PdfExportInput.from_dict(event)
+            self._ensure_page_results(task.job_id, task.pages_total)
+            if task.mode == PdfExportMode.MERGE:
+                self._ensure_pdf_parts(task)
         elif _failure_records(event):
             # A failed invocation names the event that failed: prepare what that event needs.
             for failure in _failure_records(event):
                 self.prepare(failure["requestPayload"])
         else:
-            self.say("nothing to prepare: the event is neither an S3 event nor a JobInput")
+            self.say("nothing to prepare: the event is neither an S3 event nor a job's task input")
 
     def _head(self, bucket: str, key: str) -> dict[str, Any] | None:
         try:
@@ -672,6 +692,18 @@ class Invoker:
                 )
         if missing:
             self.say(f"preparing: the PageWorker analysed page {_page_ranges(missing)} of job {job_id}")
+
+    def _ensure_pdf_parts(self, task: PdfExportInput) -> None:
+        """A merge: render each part the work bucket lacks, as DocumentJob's Map would."""
+        rendered = []
+        for first, last in task.part_ranges:
+            if self._head(self.work_bucket, layout.pdf_part_key(task.job_id, first, last)) is not None:
+                continue
+            part = PdfExportInput(PdfExportMode.PART, task.job, task.pages_per_part, first_page=first)
+            self._run_upstream(PDF_EXPORTER, part.to_dict())
+            rendered.append(f"{first}-{last}")
+        if rendered:
+            self.say(f"preparing: the PdfExporter rendered pages {', '.join(rendered)} of job {task.job_id}")
 
     def _run_upstream(self, function: str, event: Any) -> tuple[InvocationResult, list[str]]:
         """Invoke a function the event depends on; return its result and the executions stopped."""

@@ -202,7 +202,8 @@ class JobsClient:
         """The REPORT lines of the function's invocations that logged the job id.
 
         One search returns both kinds of line (``?`` joins terms): the job's lines give the
-        request ids, the REPORT lines their figures. Matched again here, as the pattern only narrows.
+        request ids, the REPORT lines their figures. Matched again here, as the pattern only narrows
+        (moto 5.2.5 reads only a single plain or quoted term and returns every event for ``?``).
         """
         paginator = self._logs.get_paginator("filter_log_events")
         messages: list[str] = []

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import posixpath
 import tempfile
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, BinaryIO
+
+from botocore.exceptions import ClientError
 
 from pagefan import layout
-from pagefan.aws.objects import ObjectToWrite, upload_file, write_objects
+from pagefan.aws.objects import ObjectToWrite, read_object, upload_file, write_objects
 from pagefan.config import ExporterSettings
 from pagefan.domain.svg import render_page_svg
-from pagefan.formats import DocumentInfo, JobInput, PageResult, object_metadata
+from pagefan.errors import MissingPdfPart
+from pagefan.formats import (
+    METADATA_FORMAT,
+    DocumentInfo,
+    JobInput,
+    PageResult,
+    PdfExportInput,
+    PdfExportMode,
+    check_format_version,
+    object_metadata,
+)
 from pagefan.stages.page_results import iter_page_results, read_document_info
 
 if TYPE_CHECKING:
@@ -33,9 +45,18 @@ def page_title(info: DocumentInfo, page_number: int) -> str:
 
 
 def _svg_pages(
-    s3: S3Client, settings: ExporterSettings, job: JobInput, info: DocumentInfo
+    s3: S3Client,
+    settings: ExporterSettings,
+    job: JobInput,
+    info: DocumentInfo,
+    *,
+    first_page: int = 1,
+    last_page: int | None = None,
 ) -> Iterator[tuple[PageResult, str]]:
-    for page in iter_page_results(s3, settings.work_bucket, job.job_id, job.pages_total):
+    pages = iter_page_results(
+        s3, settings.work_bucket, job.job_id, job.pages_total, first_page=first_page, last_page=last_page
+    )
+    for page in pages:
         svg = render_page_svg(
             page, title=page_title(info, page.page_number), max_elements=settings.max_svg_elements
         )
@@ -66,20 +87,116 @@ def export_svg(*, s3: S3Client, settings: ExporterSettings, job: JobInput) -> di
     return {"svg_prefix": posixpath.dirname(layout.svg_key(job.job_id, 1)) + "/"}
 
 
-def export_pdf(*, s3: S3Client, settings: ExporterSettings, job: JobInput) -> dict[str, str]:
-    """Render every page with cairo, merge them into document.pdf and upload it."""
-    from pagefan.domain.pdf_render import merge_pdf, svg_to_pdf  # cairo stays out of other imports
+def export_pdf(*, s3: S3Client, settings: ExporterSettings, job: PdfExportInput) -> dict[str, str]:
+    """Do one PdfExporter task: render a range of pages, merge the ranges, or the whole document.
 
-    info = read_document_info(s3, settings.work_bucket, job.job_id)
-    key = layout.pdf_key(job.job_id)
+    The DocumentJob's Map renders each range of ``pages_per_part`` pages in its own invocation
+    (:func:`render_pdf_range`), then one invocation merges them (:func:`merge_pdf_ranges`).
+    """
+    if job.mode == PdfExportMode.PART:
+        return render_pdf_range(s3=s3, settings=settings, task=job)
+    if job.mode == PdfExportMode.MERGE:
+        return merge_pdf_ranges(s3=s3, settings=settings, task=job)
+    return _render_whole_document(s3=s3, settings=settings, task=job)
+
+
+def render_pdf_range(*, s3: S3Client, settings: ExporterSettings, task: PdfExportInput) -> dict[str, str]:
+    """Render the task's pages with cairo into one part PDF in the work bucket.
+
+    The key names the range, so a repeated invocation (a retry, a duplicate delivery) writes the
+    same object again with the same pages: harmless.
+    """
+    from pagefan.domain.pdf_render import render_pdf_part  # cairo stays out of other imports
+
+    info = read_document_info(s3, settings.work_bucket, task.job_id)
+    first, last = task.page_range
+    key = layout.pdf_part_key(task.job_id, first, last)
+    pages = _svg_pages(s3, settings, task.job, info, first_page=first, last_page=last)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = f"{scratch}/part.pdf"
+        with open(path, "wb") as out:
+            render_pdf_part(((page.page_number, svg) for page, svg in pages), out)
+        upload_file(
+            s3,
+            settings.work_bucket,
+            key,
+            path,
+            content_type="application/pdf",
+            metadata=object_metadata(task.job_id, first_page=first, last_page=last),
+        )
+    return {"pdf_part": key}
+
+
+def _read_parts(s3: S3Client, work_bucket: str, task: PdfExportInput) -> Iterator[bytes]:
+    """Each part's bytes in page order, one part in memory at a time."""
+    for first, last in task.part_ranges:
+        key = layout.pdf_part_key(task.job_id, first, last)
+        try:
+            part = read_object(s3, work_bucket, key)
+        except ClientError as error:
+            # Without s3:ListBucket (the role has none), S3 answers a missing key with 403, not 404.
+            if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "AccessDenied"):
+                raise
+            raise MissingPdfPart(
+                f"The PDF of pages {first}-{last} ({key}) is missing from the work bucket: its "
+                "rendering did not finish or the part expired. Upload the document again."
+            ) from error
+        check_format_version(
+            {"format_version": _as_int(part.metadata.get(METADATA_FORMAT))}, f"PDF part {key}"
+        )
+        yield part.body
+
+
+def _as_int(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() else None
+
+
+def merge_pdf_ranges(*, s3: S3Client, settings: ExporterSettings, task: PdfExportInput) -> dict[str, str]:
+    """Concatenate the job's parts into document.pdf with the source's metadata and outline.
+
+    Copying rendered pages costs no cairo: the merge is pypdf only, one part read at a time.
+    """
+    from pagefan.domain.pdf_render import merge_pdf
+
+    info = read_document_info(s3, settings.work_bucket, task.job_id)
+    return _write_document(
+        s3,
+        settings,
+        task,
+        lambda out: merge_pdf(
+            _read_parts(s3, settings.work_bucket, task), metadata=info.metadata, outline=info.outline, out=out
+        ),
+    )
+
+
+def _render_whole_document(
+    *, s3: S3Client, settings: ExporterSettings, task: PdfExportInput
+) -> dict[str, str]:
+    """Render every page and merge them in this invocation (a bare JobInput's task)."""
+    from pagefan.domain.pdf_render import merge_pdf, render_pdf_pages
+
+    info = read_document_info(s3, settings.work_bucket, task.job_id)
+    pages = ((page.page_number, svg) for page, svg in _svg_pages(s3, settings, task.job, info))
+    return _write_document(
+        s3,
+        settings,
+        task,
+        lambda out: merge_pdf(render_pdf_pages(pages), metadata=info.metadata, outline=info.outline, out=out),
+    )
+
+
+def _write_document(
+    s3: S3Client, settings: ExporterSettings, task: PdfExportInput, write: Callable[[BinaryIO], int]
+) -> dict[str, str]:
+    key = layout.pdf_key(task.job_id)
     with tempfile.TemporaryDirectory() as scratch:
         path = f"{scratch}/document.pdf"
         with open(path, "wb") as out:
-            merge_pdf(
-                (svg_to_pdf(svg) for _page, svg in _svg_pages(s3, settings, job, info)),
-                metadata=info.metadata,
-                outline=info.outline,
-                out=out,
+            count = write(out)
+        if count != task.pages_total:
+            raise MissingPdfPart(
+                f"The rebuilt PDF has {count} pages where the document has {task.pages_total}: "
+                "a part holds other pages than its name says. Upload the document again."
             )
         upload_file(
             s3,
@@ -87,6 +204,6 @@ def export_pdf(*, s3: S3Client, settings: ExporterSettings, job: JobInput) -> di
             key,
             path,
             content_type="application/pdf",
-            metadata=object_metadata(job.job_id, pages_total=job.pages_total),
+            metadata=object_metadata(task.job_id, pages_total=task.pages_total),
         )
     return {"document_pdf": key}

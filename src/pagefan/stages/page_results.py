@@ -25,9 +25,21 @@ def read_document_info(s3: S3Client, work_bucket: str, job_id: str) -> DocumentI
     return DocumentInfo.from_json(read_object(s3, work_bucket, layout.document_info_key(job_id)).body)
 
 
-def iter_page_results(s3: S3Client, work_bucket: str, job_id: str, pages_total: int) -> Iterator[PageResult]:
-    """Yield every page's result in page order, reading one object at a time."""
-    for page_number in range(1, pages_total + 1):
+def iter_page_results(
+    s3: S3Client,
+    work_bucket: str,
+    job_id: str,
+    pages_total: int,
+    *,
+    first_page: int = 1,
+    last_page: int | None = None,
+) -> Iterator[PageResult]:
+    """Yield the results of pages ``first_page`` to ``last_page`` (default: every page) in order.
+
+    One object is read at a time.
+    """
+    last = pages_total if last_page is None else min(last_page, pages_total)
+    for page_number in range(first_page, last + 1):
         key = layout.page_result_key(job_id, page_number)
         try:
             body = read_object(s3, work_bucket, key).body
