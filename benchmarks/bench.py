@@ -132,11 +132,27 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
             for number, svg in enumerate(svgs, start=1):
                 (work / "svg" / f"{number:05d}.svg").write_text(svg, encoding="utf-8")
         else:
-            from pagefan.domain.pdf_render import merge_pdf, svg_to_pdf
+            # What the PdfExporter's invocations do, one after another: each part of the template's
+            # PdfPagesPerPart pages rendered to a file, then the parts merged (the Map runs the parts in
+            # parallel; this is the sequential sum, so ms/page stays comparable with the single invocation).
+            from pagefan.domain.pdf_render import merge_pdf, render_pdf_part
+            from pagefan.formats import pdf_part_ranges
+            from pagefan.local.template import load_template
 
+            pages_per_part = int(load_template(TEMPLATE)["Parameters"]["PdfPagesPerPart"]["Default"])
+            numbered = enumerate(svgs, start=1)
+            part_paths = []
+            for first, last in pdf_part_ranges(pages, pages_per_part):
+                path = work / f"part-{first:05d}-{last:05d}.pdf"
+                with path.open("wb") as out:
+                    render_pdf_part((next(numbered) for _ in range(first, last + 1)), out)
+                part_paths.append(path)
             with (work / "document.out.pdf").open("wb") as out:
                 merge_pdf(
-                    (svg_to_pdf(svg) for svg in svgs), metadata=info.metadata, outline=info.outline, out=out
+                    (path.read_bytes() for path in part_paths),
+                    metadata=info.metadata,
+                    outline=info.outline,
+                    out=out,
                 )
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "import_ms": import_ms, "peak_rss_mb": _peak_rss_mb()}
@@ -194,7 +210,13 @@ def _python(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def measure_import(module: str, env: dict[str, str], runs: int = 3) -> dict[str, Any]:
+def as_deployed(env: dict[str, str]) -> dict[str, str]:
+    """``env`` as Lambda gives it under ``Tracing: Active``: the real Tracer, X-Ray SDK included."""
+    deployed = {key: value for key, value in env.items() if key != "POWERTOOLS_TRACE_DISABLED"}
+    return {**deployed, "LAMBDA_TASK_ROOT": str(ROOT / "src"), "AWS_LAMBDA_FUNCTION_NAME": "bench"}
+
+
+def measure_import(module: str, env: dict[str, str], runs: int = 5) -> dict[str, Any]:
     """Milliseconds to import ``module`` in a fresh interpreter (median), and where they go by package."""
     code = f"import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
     times = []
@@ -268,8 +290,15 @@ def run_e2e(path: Path, out: Path) -> dict[str, Any]:
 
 def stage_usage_summary(pages: int, stages: dict[str, Any], functions: dict[str, Any]) -> dict[str, Any]:
     """A run-summary-shaped record from the stage timings (one invocation per stage, a page each for
-    the PageWorker), for sizes where `pagefan run` is not measured."""
-    invocations = {"split": 1, "work": pages, "combine": 1, "svg": 1, "pdf": 1}
+    the PageWorker, a part each and a merge for the PdfExporter), for sizes where `pagefan run` is not
+    measured."""
+    from pagefan.formats import pdf_part_ranges
+    from pagefan.local.template import load_template
+
+    pages_per_part = int(load_template(TEMPLATE)["Parameters"]["PdfPagesPerPart"]["Default"])
+    # The PdfExporter runs once per part (DocumentJob's Map), then once to merge.
+    pdf_invocations = len(pdf_part_ranges(pages, pages_per_part)) + 1
+    invocations = {"split": 1, "work": pages, "combine": 1, "svg": 1, "pdf": pdf_invocations}
     return {
         "pages_total": pages,
         "timings": {"seconds_to_pages": 0.0, "seconds_to_combining_and_exporting": stages["work"]["seconds"]},
@@ -331,7 +360,11 @@ def main() -> None:
     poll_interval_s = int(functions.pop("_poll_interval_s")["value"])
     print("imports", file=sys.stderr, flush=True)
     imports = {
-        f["module"]: {"function": name, **measure_import(f["module"], f["env"])}
+        f["module"]: {
+            "function": name,
+            **measure_import(f["module"], f["env"]),
+            "as_deployed": measure_import(f["module"], as_deployed(f["env"])),
+        }
         for name, f in functions.items()
     }
     sizes: dict[str, Any] = {}
@@ -439,12 +472,13 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": measured <= limit,
             }
         )
-    slowest = max(results["import_ms"].items(), key=lambda item: item[1]["import_ms"])
+    # Judged as deployed (tracing on, the X-Ray SDK imported), which is the cold start on AWS.
+    slowest = max(results["import_ms"].items(), key=lambda item: item[1]["as_deployed"]["import_ms"])
     found.append(
         {
-            "target": "every handler import <= 300 ms",
-            "measured": f"{slowest[1]['import_ms']} ms ({slowest[0]})",
-            "met": slowest[1]["import_ms"] <= 300,
+            "target": "every handler import <= 300 ms (as deployed, tracing on)",
+            "measured": f"{slowest[1]['as_deployed']['import_ms']} ms ({slowest[0]})",
+            "met": slowest[1]["as_deployed"]["import_ms"] <= 300,
         }
     )
     costs = {size: entry["cost_per_1000_pages_usd"] for size, entry in sizes.items()}
