@@ -14,25 +14,19 @@ HERE = Path(__file__).resolve().parent
 # Why a target is missed and what would close it, by target prefix.
 EXPLAIN = {
     "e2e_vs_bare_ratio": (
-        "The bare loop is itself dominated by PDF rendering (see `PDF ms/page`), and `pagefan run` adds "
-        "work the loop does not have while running nothing of the critical path in parallel: the "
-        "Splitter writes every page with one S3 PUT after another before any page can start "
-        "(`to pages s`), each PageWorker invocation pays an S3 GET and PUT and a DynamoDB transaction "
-        "through the emulated services (its ms per call against `worker ms/page`), the Combiner reads "
-        "every page result twice, and the PdfExporter renders every page through cairo sequentially in "
-        "one invocation, after the Combiner. What would close it, largest first: (1) a Map state that "
-        "fans PDF rendering out over page ranges (e.g. 100 pages per item, each item a PdfExporter "
-        "invocation writing `pdf-parts/<job>/<first>-<last>.pdf`), then a merge step that concatenates "
-        "the parts and applies outline and metadata (copying pre-rendered pages costs no cairo), with "
-        "the Map's items run on `--workers` environments locally; (2) the Splitter's page PUTs on a "
-        "small thread pool; (3) the Combiner writing document.json and document.txt in one pass; "
-        "(4) the exporters started beside the Combiner rather than after it (they read page results, "
-        "not the Combiner's output)."
+        "The bare loop is itself dominated by PDF rendering (see `PDF ms/page`). `pagefan run` renders "
+        "the PDF's parts in parallel (DocumentJob's Map, on `--workers` environments locally), but adds "
+        "work the loop does not have: each PageWorker invocation pays an S3 GET and PUT and a DynamoDB "
+        "transaction through the emulated services (its ms per call against `worker ms/page`), every "
+        "invocation crosses a process boundary, the parts share the two cores with the SvgExporter, and "
+        "the exporters start only after the Combiner. What would close it: the exporters started beside "
+        "the Combiner rather than after it (they read page results, not the Combiner's output), and "
+        "fewer, larger objects per page range instead of per page."
     ),
     "SvgExporter": "The exporter streams one page at a time; memory that grows with pages is a leak to find.",
     "PdfExporter": (
-        "merge_pdf keeps every merged page object until it writes the document; the Map-state fan-out "
-        "bounds each invocation to its page range."
+        "Each invocation renders one part of PdfPagesPerPart pages, and the merge streams (one part in "
+        "memory at a time): memory that grows with pages is a leak to find."
     ),
     "every handler import": (
         "Own import time by package is listed per handler below. Every handler pays botocore/boto3 "
@@ -137,8 +131,8 @@ def render(results: dict[str, Any]) -> str:
     if not_run:
         out += [
             f"`pagefan run` is not measured at {', '.join(map(str, not_run))} pages inside `make bench`: on "
-            "2 cores it takes about 10 minutes alone at 2,000 pages (about 4x the 500-page run, most of it "
-            "the sequential PdfExporter), which would break the 15-minute budget. Stage figures, peak "
+            "2 cores it takes several minutes alone at 2,000 pages (about 4x the 500-page run), which "
+            "would break the 15-minute budget. Stage figures, peak "
             "memory and cost at that size come from the stage processes. Run it by hand with "
             "`.venv/bin/python benchmarks/bench.py --sizes 2000 --e2e-sizes 2000`.",
             "",
