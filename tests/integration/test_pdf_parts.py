@@ -125,8 +125,8 @@ def test_a_part_the_merge_cannot_find_is_named(fanned_out: tuple[Pipeline, JobRe
     assert "pages 5-6" in (result.error_message or "")
 
 
-def _with_page_cairo_cannot_draw(pdf: bytes) -> bytes:
-    """The document plus a last page whose first line is set in a 10^12-point font (beyond cairo's limits)."""
+def _with_huge_font_page(pdf: bytes) -> bytes:
+    """The document plus a last page whose first line is set in a 10^12-point font."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
     page = writer.add_blank_page(612, 792)
     font = DictionaryObject(
@@ -149,17 +149,43 @@ def _with_page_cairo_cannot_draw(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
-def test_a_failing_part_fails_the_job_at_export_naming_its_page(tmp_path: Any) -> None:
-    # GIVEN 7 pages whose last one cairo cannot draw, in parts of 4 pages
-    document = _with_page_cairo_cannot_draw(SOURCE)
-    with pipeline(tmp_path, parameters={"PdfPagesPerPart": str(PAGES_PER_PART)}) as stack:
-        record = stack.run(document)
+def test_a_hostile_font_size_neither_fails_its_job_nor_the_next_ones(tmp_path: Any) -> None:
+    # GIVEN 7 pages whose last one sets a line in a 10^12-point font (FreeType fails on it inside
+    # cairo, and a failed glyph could leave a warm PdfExporter unable to draw text afterwards)
+    document = _with_huge_font_page(SOURCE)
+    with pipeline(tmp_path, parameters={"PdfPagesPerPart": str(PAGES_PER_PART)}, workers=1) as stack:
+        # WHEN it runs, and then an ordinary document in the same (warm) environments
+        hostile = stack.run(document, "hostile.pdf")
+        after = stack.run(SOURCE, "after.pdf")
 
-        # THEN every page was analysed, but the job FAILED at export, naming the page and cairo's error
-        assert (record.pages_done, record.pages_failed) == (7, 0)
+        # THEN both complete (the huge line drawn at the largest size a page can show), and the
+        # environments that drew it rebuild the next document exactly as they rebuilt the first
+        for record in (hostile, after):
+            assert record.status == JobStatus.COMPLETED, record.error
+        rebuilt = PdfReader(io.BytesIO(stack.read("ResultsBucketName", layout.pdf_key(hostile.job_id))))
+        assert len(rebuilt.pages) == 7
+        pages = {
+            record.job_id: _comparable(stack.read("ResultsBucketName", layout.pdf_key(record.job_id)))[
+                "pages"
+            ]
+            for record in (hostile, after)
+        }
+        assert pages[after.job_id] == pages[hostile.job_id][:6]
+
+
+def test_a_failing_part_fails_the_job_at_export_with_its_error(tmp_path: Any) -> None:
+    # GIVEN a PdfExporter that cannot read page results (a work bucket that does not exist)
+    overrides = {"PdfExporter": {"environment": {"WORK_BUCKET": "no-such-work-bucket"}}}
+    with pipeline(
+        tmp_path, parameters={"PdfPagesPerPart": str(PAGES_PER_PART)}, function_overrides=overrides
+    ) as stack:
+        record = stack.run(SOURCE)
+
+        # THEN every page was analysed, but the job FAILED at export with the part's error
+        assert (record.pages_done, record.pages_failed) == (6, 0)
         assert record.status == JobStatus.FAILED
         assert record.error is not None and record.error.stage == "export"
-        assert record.error.reason.startswith("Page 7 could not be drawn as PDF (CairoError:"), record.error
+        assert "NoSuchBucket" in record.error.reason, record.error
         assert record.outputs == {}
         assert stack.keys("ResultsBucketName", layout.pdf_key(record.job_id)) == []
         assert [e["detail"]["stage"] for e in stack.job_events(record.job_id)] == ["export"]

@@ -23,6 +23,12 @@ _MONO = "'Courier New', Courier, monospace"
 # source's page box and /Rotate (see pagefan.domain.pdf_render.svg_to_pdf).
 PAGEFAN_NAMESPACE = "urn:pagefan:svg"
 
+# The largest font size drawn: 14,400 pt is the longest side a PDF page may have (200 inches), so a
+# larger glyph covers any page anyway. A hostile size (10^12 pt) also makes FreeType fail inside
+# cairo, and a failed glyph can leave cairo unable to draw text for the rest of the process: a warm
+# PdfExporter would then fail every later job.
+MAX_FONT_SIZE = 14400.0
+
 _FRAME_COLOUR = "#b0b0b0"
 _NOTE_COLOUR = "#b00000"
 _NOTE_SIZE = 9.0
@@ -134,7 +140,8 @@ def _run_element(run: TextRun, page_height: float) -> str | None:
     trail = " " if cleaned[-1:].isspace() else ""
     text = escape(lead + " ".join(words) + trail)
     x, y = _number(run.x), _number(page_height - run.y)  # PDF y goes up, SVG y goes down
-    values = {"x": x, "y": y, "font-size": _number(run.size), **_font_attributes(run.font)}
+    size = _number(min(run.size, MAX_FONT_SIZE))
+    values = {"x": x, "y": y, "font-size": size, **_font_attributes(run.font)}
     if run.angle:
         # PDF angles are counter-clockwise; on screen, with y down, that is a negative rotate().
         values["transform"] = f"rotate({_number(-run.angle)} {x} {y})"

@@ -307,19 +307,28 @@ def test_merged_parts_equal_the_pages_merged_one_by_one(
 
 
 def test_a_page_cairo_cannot_draw_is_named() -> None:
-    # A 10^12-point font: cairo (through FreeType) gives up on the whole page.
+    # An SVG cairosvg cannot read (cut off): that page, and only that one, fails, by number.
+    svgs = [(1, render_page_svg(page([], width=612, height=792), title="t", max_elements=10))]
+    svgs.append((2, '<svg xmlns="http://www.w3.org/2000/svg" width="612pt" height="792pt"><text'))
+    rendered = render_pdf_pages(svgs)
+    assert next(rendered)  # page 1 is fine, and is drawn before page 2 is looked at
+    with pytest.raises(PageNotRendered, match=r"^Page 2 could not be drawn as PDF \(") as caught:
+        next(rendered)
+    assert caught.value.__cause__ is not None
+
+
+def test_a_hostile_font_size_is_drawn_and_leaves_cairo_able_to_draw() -> None:
+    # A 10^12-point run makes FreeType fail inside cairo; the SVG caps it at the largest page side.
     huge = page(
         [TextRun("Huge", 72, 700, 1e12, "Helvetica"), TextRun("x", 300, 700, 12, "Helvetica")],
         width=612,
         height=792,
     )
-    svgs = [(1, render_page_svg(page([], width=612, height=792), title="t", max_elements=10))]
-    svgs.append((2, render_page_svg(huge, title="t", max_elements=10)))
-    rendered = render_pdf_pages(svgs)
-    assert next(rendered)  # page 1 is fine, and is drawn before page 2 is looked at
-    with pytest.raises(PageNotRendered, match=r"^Page 2 could not be drawn as PDF \(CairoError: ") as caught:
-        next(rendered)
-    assert caught.value.__cause__ is not None
+    pdf = svg_to_pdf(render_page_svg(huge, title="t", max_elements=10))
+    assert "x" in PdfReader(BytesIO(pdf)).pages[0].extract_text()
+    ordinary = page([TextRun("after", 72, 700, 12, "Helvetica")], width=612, height=792)
+    pdf = svg_to_pdf(render_page_svg(ordinary, title="t", max_elements=10))
+    assert "after" in PdfReader(BytesIO(pdf)).pages[0].extract_text()
 
 
 # --- fit_runs -----------------------------------------------------------------------------
