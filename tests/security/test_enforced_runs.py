@@ -14,6 +14,7 @@ import pypdf
 import yaml
 
 from pagefan.formats import JobStatus, PageStatus
+from pagefan.local.invoke import event_file_name, run_invoke
 from pagefan.local.samples import make_sample_pdf
 from pagefan.local.template import load_template
 from tests.integration.pipeline import TEMPLATE, pipeline
@@ -48,7 +49,7 @@ def _template_without(tmp_path: Path, role: str, sid: str) -> Path:
     statements[:] = kept
     folder = tmp_path / "stack"
     folder.mkdir()
-    for linked in ("src", "statemachine"):
+    for linked in ("src", "statemachine", "events", "samples"):
         (folder / linked).symlink_to(TEMPLATE.parent / linked)
     path = folder / "template.yaml"
     path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
@@ -94,3 +95,16 @@ def test_a_table_write_the_template_does_not_grant_fails_the_worker_as_on_aws(tm
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_pagefan_invoke_runs_the_function_as_its_role_and_is_denied_what_it_lacks(tmp_path: Path) -> None:
+    # GIVEN the template without the SVG exporter's write grant
+    template = _template_without(tmp_path, "SvgExporterRole", "WriteSvgPagesOnly")
+    event = TEMPLATE.parent / "events" / event_file_name("SvgExporter")
+
+    # WHEN the SvgExporter is invoked with its sample event, as `pagefan invoke` does
+    invocation = run_invoke("SvgExporter", event, template_path=template)
+
+    # THEN the upstream functions made what the event points at, and the exporter is denied its write
+    assert not invocation.result.ok
+    assert "AccessDenied" in (invocation.result.error_message or "")

@@ -322,8 +322,19 @@ def _print_table(summaries: list[dict[str, Any]], stats: dict[str, Any]) -> None
 @click.option(
     "--traceback", "show_traceback", is_flag=True, help="Show the function's traceback in its logs."
 )
+@click.option(
+    "--enforce-iam/--no-enforce-iam",
+    default=True,
+    show_default=True,
+    help="Run the function (and what prepares its event) as its own role with IAM enforced.",
+)
 def invoke(
-    function: str, event_path: Path, source_file: Path | None, template: Path | None, show_traceback: bool
+    function: str,
+    event_path: Path,
+    source_file: Path | None,
+    template: Path | None,
+    show_traceback: bool,
+    enforce_iam: bool,
 ) -> None:
     """Invoke FUNCTION (a logical id of the template) once with EVENT, like `sam local invoke`, no Docker.
 
@@ -343,6 +354,7 @@ def invoke(
             event_path,
             template_path=template or _default_template(),
             source_file=source_file,
+            enforce_iam=enforce_iam,
             say=say,
         )
     except local_invoke.UsageProblem as problem:

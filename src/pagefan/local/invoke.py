@@ -362,14 +362,21 @@ def write_events(template_path: Path, directory: Path | None = None) -> list[Pat
 # --- invoking -----------------------------------------------------------------------------------
 
 
-def open_account(template_path: Path, work_dir: Path) -> EmulatedAccount:
+def open_account(template_path: Path, work_dir: Path, *, enforce_iam: bool = True) -> EmulatedAccount:
     """An emulated account for `pagefan invoke` (start it with ``with``).
 
     Deployed as the stack the sample events name, holding S3 notifications instead of delivering
-    them, with one environment per function (invocations run one at a time).
+    them, with one environment per function (invocations run one at a time). The function runs as
+    its own role with IAM enforced (unless ``enforce_iam`` is False), as `pagefan run` does: what
+    its role does not grant fails here.
     """
     return EmulatedAccount(
-        template_path, work_dir=work_dir, stack_name=STACK_NAME, workers=1, deliver_events=False
+        template_path,
+        work_dir=work_dir,
+        stack_name=STACK_NAME,
+        workers=1,
+        deliver_events=False,
+        enforce_iam=enforce_iam,
     )
 
 
@@ -749,11 +756,13 @@ class Invoker:
 
 
 @contextmanager
-def invoker(template_path: Path, *, source_file: Path | None = None, say: Say = _quiet) -> Iterator[Invoker]:
+def invoker(
+    template_path: Path, *, source_file: Path | None = None, say: Say = _quiet, enforce_iam: bool = True
+) -> Iterator[Invoker]:
     """An :class:`Invoker` on a fresh account in a temporary folder, stopped on exit."""
     with (
         tempfile.TemporaryDirectory(prefix="pagefan-invoke-") as scratch,
-        open_account(template_path, Path(scratch)) as account,
+        open_account(template_path, Path(scratch), enforce_iam=enforce_iam) as account,
     ):
         yield Invoker(account, project_dir=template_path.parent, source_file=source_file, say=say)
 
@@ -765,6 +774,7 @@ def run_invoke(
     template_path: Path,
     source_file: Path | None = None,
     say: Say = _quiet,
+    enforce_iam: bool = True,
 ) -> Invocation:
     """What `pagefan invoke FUNCTION -e EVENT_PATH` does, minus the printing.
 
@@ -780,7 +790,7 @@ def run_invoke(
     event = read_event(event_path)
     if source_file is not None and not source_file.is_file():
         raise UsageProblem(f"--file {source_file}: no such file")
-    with invoker(template_path, source_file=source_file, say=say) as runner:
+    with invoker(template_path, source_file=source_file, say=say, enforce_iam=enforce_iam) as runner:
         return runner.invoke(function, event)
 
 
