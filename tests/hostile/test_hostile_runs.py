@@ -56,7 +56,8 @@ COMPLETING = [name for name, hostile in CLASSES.items() if isinstance(hostile.ex
 FAILING = [name for name, hostile in CLASSES.items() if isinstance(hostile.expect, Fails)]
 
 _WORK_KEY = re.compile(
-    r"(pages/[0-9a-f]{32}/\d{5}\.pdf|results/[0-9a-f]{32}/\d{5}\.json|info/[0-9a-f]{32}/document-info\.json)"
+    r"(pages/[0-9a-f]{32}/\d{5}\.pdf|results/[0-9a-f]{32}/\d{5}\.json|info/[0-9a-f]{32}/document-info\.json"
+    r"|pdf-parts/[0-9a-f]{32}/\d{5}-\d{5}\.pdf)"
 )
 _RESULT_KEY = re.compile(
     r"jobs/[0-9a-f]{32}/(document\.json|document\.txt|svg/page-\d{5}\.svg|pdf/document\.pdf)"
