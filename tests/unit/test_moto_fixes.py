@@ -184,3 +184,38 @@ def test_a_jsonpath_is_parsed_once_and_evaluates_as_before() -> None:
         assert json_path.extract_json("$.exported[0].svg_prefix", data) == "svg/"
         assert json_path.extract_json("$.list[*]", data) == [1, 2]
     assert parse.cache_info().misses == 3  # type: ignore[attr-defined]
+
+
+def test_an_execution_stopped_before_its_worker_runs_ends_aborted(monkeypatch: Any) -> None:
+    # GIVEN an execution whose worker thread has not yet built its environment
+    import json
+    import threading
+    import time
+
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    moto_fixes.apply()
+    release = threading.Event()
+    original_logic = ExecutionWorker._execution_logic
+
+    def held_back(self: Any) -> None:
+        release.wait(10)
+        original_logic(self)
+
+    monkeypatch.setattr(ExecutionWorker, "_execution_logic", held_back)
+    definition = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 5, "End": True}}}
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        machine = sfn.create_state_machine(
+            name="m", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine, name="early")["executionArn"]
+        # WHEN it is stopped at once THEN the stop succeeds, and the execution ends ABORTED
+        sfn.stop_execution(executionArn=execution)
+        release.set()
+        for _ in range(100):
+            status = sfn.describe_execution(executionArn=execution)["status"]
+            if status != "RUNNING":
+                break
+            time.sleep(0.05)
+        assert status == "ABORTED"

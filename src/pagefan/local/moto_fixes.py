@@ -15,6 +15,10 @@ if one stops applying).
    pass a condition only one should). DynamoDB applies them one after another.
 5. Lambda drops a function's ``LoggingConfig``: ``get_function_configuration`` does not give the
    log group the function writes to (`pagefan cost JOB_ID` reads it there, as on AWS).
+6. StopExecution right after StartExecution can find the execution's worker before it has built
+   its environment, and fails with an internal error (a 500 the SDK retries, then raises). AWS
+   stops it: the stop is kept until the program runs, then applied. (A stop that finds the
+   environment built but the program not yet started was lost: the execution ran on.)
 
 Where moto does needless work per request, the runtime makes it cheaper without changing what
 any request returns (``pagefan run`` sends tens of thousands of requests to one process):
@@ -75,6 +79,7 @@ def apply() -> None:
     # copied, and put back, while no other write can change them.
     _roll_back_transactions_by_item()
     _serialise_dynamodb_writes()
+    _stop_executions_not_yet_started()
     _keep_lambda_logging_config()
 
     import functools
@@ -276,3 +281,49 @@ def _list_moto_modules_once() -> None:
 
     # The server's dispatcher calls it through the module (werkzeug_app: backends.list_of_moto_modules()).
     backends.list_of_moto_modules = list_of_moto_modules
+
+
+def _stop_executions_not_yet_started() -> None:
+    import threading
+
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    # A stop is kept until the program runs: on the worker while it has no environment, then on
+    # the environment until its first state (before that, set_stop does nothing, and a stop set
+    # earlier would break the program's start). One lock orders it against both.
+    lock = threading.Lock()
+    original_environment = ExecutionWorker._get_evaluation_environment
+    original_body = Program._eval_body
+
+    def evaluation_environment(self: Any) -> Any:
+        environment = original_environment(self)
+        with lock:
+            self.env = environment  # _execution_logic assigns it too: the same object
+            pending = self.__dict__.pop("pagefan_pending_stop", None)
+            if pending is not None:
+                environment.pagefan_pending_stop = pending
+        return environment
+
+    def stop(self: Any, stop_date: datetime, error: str | None, cause: str | None) -> None:
+        details = {"stop_date": stop_date, "error": error, "cause": cause}
+        with lock:
+            if self.env is None:
+                self.pagefan_pending_stop = details
+                return
+            if self.env.program_state() is None:  # the program has not started
+                self.env.pagefan_pending_stop = details
+                return
+        self.env.set_stop(**details)
+
+    def eval_body(self: Any, env: Any) -> None:
+        if not env.is_frame():
+            with lock:
+                pending = env.__dict__.pop("pagefan_pending_stop", None)
+            if pending is not None:  # the program is running: it ends ABORTED before its first state
+                env.set_stop(**pending)
+        original_body(self, env)
+
+    ExecutionWorker._get_evaluation_environment = evaluation_environment  # type: ignore[method-assign]
+    ExecutionWorker.stop = stop  # type: ignore[method-assign]
+    Program._eval_body = eval_body  # type: ignore[method-assign]
