@@ -14,14 +14,18 @@ HERE = Path(__file__).resolve().parent
 # Why a target is missed and what would close it, by target prefix.
 EXPLAIN = {
     "e2e_vs_bare_ratio": (
-        "The bare loop is itself dominated by PDF rendering (see `PDF ms/page`). `pagefan run` renders "
-        "the PDF's parts in parallel (DocumentJob's Map, on `--workers` environments locally), but adds "
-        "work the loop does not have: each PageWorker invocation pays an S3 GET and PUT and a DynamoDB "
-        "transaction through the emulated services (its ms per call against `worker ms/page`), every "
-        "invocation crosses a process boundary, the parts share the two cores with the SvgExporter, and "
-        "the exporters start only after the Combiner. What would close it: the exporters started beside "
-        "the Combiner rather than after it (they read page results, not the Combiner's output), and "
-        "fewer, larger objects per page range instead of per page."
+        "The bare loop is one process doing CPU work only, dominated by PDF rendering (see `PDF ms/page`). "
+        "`pagefan run` spreads the same work over two cores (pages and PDF parts on `--workers` "
+        "environments), but adds what the loop does not have: every S3, DynamoDB and Step Functions "
+        "request goes through the emulated services, which run in the runtime's own process and share "
+        "the two cores and one GIL with the engine (moto checks IAM on each request, and its HTTP server "
+        "opens a new connection per request); every invocation crosses a process boundary; and the "
+        "critical path is sequential where the loop's work is: the pages, then the Combiner, then the "
+        "exporters (the PDF parts sharing the cores with the SvgExporter), then the downloads. What would "
+        "close it: the exporters started beside the Combiner (they read page results, not its output), "
+        "PDF parts rendered as soon as their pages are done rather than after the last one, and fewer, "
+        "larger objects per page range instead of per page. On AWS the same design runs the pages and "
+        "the parts on as many environments as there are pages or parts."
     ),
     "SvgExporter": "The exporter streams one page at a time; memory that grows with pages is a leak to find.",
     "PdfExporter": (
@@ -29,12 +33,14 @@ EXPLAIN = {
         "memory at a time): memory that grows with pages is a leak to find."
     ),
     "every handler import": (
-        "Own import time by package is listed per handler below. Every handler pays botocore/boto3 "
-        "(clients) and aws_lambda_powertools with aws_xray_sdk: powertools' Tracer imports the X-Ray "
-        "SDK even when tracing is disabled. Closing it: drop the powertools Tracer (the functions' "
-        "active tracing already records each invocation; keep X-Ray SDK patching out of the cold "
-        "path) or import it only when tracing is on, import the powertools data classes/batch "
-        "utilities only where they parse an event, and keep pypdf and cairo out of module level."
+        "As deployed the template turns tracing on, so Powertools' Tracer imports the X-Ray SDK; the "
+        "rest is what every handler uses: botocore/boto3, Powertools' Logger and Metrics, and for the "
+        "Splitter and PageWorker pypdf (which imports cryptography, for encrypted PDFs). Figures on this "
+        "shared VM vary by a third from run to run. Importing lazily would only move the cost into the "
+        "first invocation, where Lambda gives a function less CPU than during its init phase, so it is "
+        "not done. What would close it: Lambda SnapStart for Python (restores a snapshot taken after "
+        "init, so cold starts skip the imports; it needs published versions and adds a cache and "
+        "restore charge), or provisioned concurrency for the PageWorker."
     ),
     "cost": (
         "S3 PUT requests dominate (three per page: page, result, SVG), then DynamoDB's two-item "
