@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from pagefan.aws.jobs import JobStore
 from pagefan.formats import PageStatus, SourceRef
+from tests.jobs_table import create_jobs_table
 
 TABLE = "jobs"
 _JOBS = itertools.count()  # hypothesis replays examples: every run needs a job of its own
@@ -22,18 +23,7 @@ _JOBS = itertools.count()  # hypothesis replays examples: every run needs a job 
 def store() -> Iterator[JobStore]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "job_id", "KeyType": "HASH"},
-                {"AttributeName": "item", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "job_id", "AttributeType": "S"},
-                {"AttributeName": "item", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_jobs_table(client, TABLE)
         yield JobStore(client, TABLE)
 
 

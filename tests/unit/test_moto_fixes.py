@@ -11,24 +11,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from pagefan.local import moto_fixes
+from tests.jobs_table import create_jobs_table
 
 TABLE = "jobs"
-
-
-def _create_table(client: Any, name: str, **extra: Any) -> None:
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "job_id", "KeyType": "HASH"},
-            {"AttributeName": "item", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "job_id", "AttributeType": "S"},
-            {"AttributeName": "item", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        **extra,
-    )
 
 
 @pytest.fixture
@@ -36,7 +21,7 @@ def dynamodb() -> Iterator[Any]:
     moto_fixes.apply()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        _create_table(client, TABLE)
+        create_jobs_table(client, TABLE)
         client.put_item(
             TableName=TABLE, Item={"job_id": {"S": "j"}, "item": {"S": "JOB"}, "done": {"N": "1"}}
         )
@@ -145,7 +130,7 @@ def test_a_transaction_does_not_copy_the_tables_it_names(dynamodb: Any, monkeypa
 
 
 def test_a_table_with_a_stream_is_rolled_back_with_its_records(dynamodb: Any) -> None:
-    _create_table(
+    create_jobs_table(
         dynamodb, "streamed", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     )
     dynamodb.put_item(TableName="streamed", Item={"job_id": {"S": "j"}, "item": {"S": "JOB"}})

@@ -318,18 +318,7 @@ def usage_from_run_summary(
         timings.get("seconds_to_pages", 0.0)
     )
     polls = polls_for(max(pages_seconds, 0.0), poll_interval_s)
-    requests = pipeline_requests(pages)
-    return JobUsage(
-        pages=pages,
-        functions=functions,
-        state_transitions=state_transitions(asl, polls=polls),
-        s3_puts=requests["s3_puts"],
-        s3_gets=requests["s3_gets"],
-        dynamodb_write_units=requests["dynamodb_write_units"],
-        dynamodb_read_units=requests["dynamodb_read_units"] + polls,
-        eventbridge_events=requests["eventbridge_events"],
-        sqs_requests=requests["sqs_requests"],
-    )
+    return _modelled_usage(pages, functions, state_transitions(asl, polls=polls), progress_reads=polls)
 
 
 def usage_from_run_summaries(
@@ -514,6 +503,13 @@ def usage_from_reports(
                 billed_ms=float(sum(r.billed_ms for r in lines)),
                 memory_mb=max(r.memory_mb for r in lines),
             )
+    return _modelled_usage(pages, functions, state_transitions, progress_reads=progress_reads)
+
+
+def _modelled_usage(
+    pages: int, functions: dict[str, FunctionUsage], state_transitions: int, *, progress_reads: int
+) -> JobUsage:
+    """A JobUsage with the S3, DynamoDB, EventBridge and SQS requests of pagefan's model of a job."""
     requests = pipeline_requests(pages)
     return JobUsage(
         pages=pages,
