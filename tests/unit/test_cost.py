@@ -83,6 +83,13 @@ def test_requests_grow_with_pages_as_the_stages_make_them() -> None:
     assert two["dynamodb_write_units"] - one["dynamodb_write_units"] == 4  # a two-item transaction
 
 
+def test_a_pdf_in_parts_reads_its_info_per_part_and_its_parts_once() -> None:
+    whole, parts = pipeline_requests(100), pipeline_requests(100, pdf_parts=2)
+    # each part reads the document info and writes itself; the merge reads info and both parts
+    assert parts["s3_gets"] - whole["s3_gets"] == (2 + 1 + 2) - 1
+    assert parts["s3_puts"] - whole["s3_puts"] == (2 + 1) - 1
+
+
 def test_transitions_follow_the_success_path_of_the_real_state_machine() -> None:
     one = state_transitions(ASL, polls=1)
     # Prepare, WasRejected, 4 loop states, Combine, Export with at least a state per branch,

@@ -191,7 +191,7 @@ def job_cost(usage: JobUsage, prices: Prices) -> JobCost:
     )
 
 
-def pipeline_requests(pages: int) -> dict[str, int]:
+def pipeline_requests(pages: int, *, pdf_parts: int = 0) -> dict[str, int]:
     """Requests a successful job of ``pages`` pages makes, besides Lambda and Step Functions.
 
     Read from the stages (one item per call; DynamoDB items are under 1 KB, transactions cost twice):
@@ -203,13 +203,17 @@ def pipeline_requests(pages: int) -> dict[str, int]:
     - Combiner: 1 GET (info) + 1 GET per page (one pass feeds document.json and document.txt),
       2 PUTs;
     - SvgExporter: 1 GET + 1 GET and 1 PUT per page;
-    - PdfExporter: 1 GET + 1 GET per page, 1 PUT (a multipart upload adds a few more);
+    - PdfExporter in ``pdf_parts`` parts: per part 1 GET (info), 1 GET per page of its range and
+      1 PUT (the part); the merge 1 GET (info), 1 GET per part and 1 PUT. With ``pdf_parts`` 0,
+      one invocation renders the whole document: 1 GET + 1 GET per page, 1 PUT. (A multipart
+      upload adds a few more.)
     - state machine: MarkCompleted (1 WRU), one EventBridge event; polls are priced in
       ``state_transitions`` and ``poll_reads``.
     """
+    pdf_gets, pdf_puts = (pdf_parts + pages + 1 + pdf_parts, pdf_parts + 1) if pdf_parts else (1 + pages, 1)
     return {
-        "s3_puts": 1 + (1 + pages) + pages + 2 + pages + 1,
-        "s3_gets": 1 + pages + (1 + pages) + (1 + pages) + (1 + pages),
+        "s3_puts": 1 + (1 + pages) + pages + 2 + pages + pdf_puts,
+        "s3_gets": 1 + pages + (1 + pages) + (1 + pages) + pdf_gets,
         "dynamodb_write_units": 1 + 1 + 4 * pages + 1,
         "dynamodb_read_units": 1,
         "eventbridge_events": 1,
@@ -509,8 +513,12 @@ def usage_from_reports(
 def _modelled_usage(
     pages: int, functions: dict[str, FunctionUsage], state_transitions: int, *, progress_reads: int
 ) -> JobUsage:
-    """A JobUsage with the S3, DynamoDB, EventBridge and SQS requests of pagefan's model of a job."""
-    requests = pipeline_requests(pages)
+    """A JobUsage with the S3, DynamoDB, EventBridge and SQS requests of pagefan's model of a job.
+
+    The PDF's parts are counted as the PdfExporter's invocations less the merge.
+    """
+    pdf = functions.get("PdfExporter")
+    requests = pipeline_requests(pages, pdf_parts=pdf.invocations - 1 if pdf and pdf.invocations > 1 else 0)
     return JobUsage(
         pages=pages,
         functions=functions,
