@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Generator, Iterable, Mapping
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -53,6 +54,39 @@ def read_object(
         version_id=response.get("VersionId"),
         size=size,
     )
+
+
+READ_AHEAD = 8
+"""GETs :func:`read_objects` has in flight or waiting their turn: within botocore's default
+connection pool (10 connections per client), as :data:`WRITE_CONCURRENCY` is."""
+
+
+def read_objects(
+    s3: S3Client, bucket: str, keys: Iterable[str], *, concurrency: int = READ_AHEAD
+) -> Generator[StoredObject, None, None]:
+    """Read many objects, several GETs at a time, and yield them in the order of ``keys``.
+
+    Each GET costs a round trip, so the next ones are already on their way while the caller works
+    on the one yielded. Besides the one the caller has, at most ``concurrency`` objects are held:
+    being read, or read and waiting their turn. An error (the GET's own, e.g. a ClientError) is
+    raised in order: at the object it belongs to, once every object before it was yielded. When
+    the caller stops early (closes the generator, or drops it), the GETs not yet started are
+    cancelled and those running are waited for, so no thread outlives the generator.
+    """
+    remaining = iter(keys)
+    pending: deque[Future[StoredObject]] = deque()
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3-read")
+    try:
+        while True:
+            # Refill up to `concurrency` reads held, the one just yielded no longer among them.
+            while len(pending) < concurrency and (key := next(remaining, None)) is not None:
+                pending.append(pool.submit(read_object, s3, bucket, key))
+            if not pending:
+                return
+            # The future is dropped here, so its body lives on only with the caller.
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def write_object(

@@ -1,14 +1,15 @@
-"""Reading a job's stored page results and document info, one page at a time."""
+"""Reading a job's stored page results and document info, in page order, a few GETs ahead."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from pagefan import layout
-from pagefan.aws.objects import read_object
+from pagefan.aws.objects import READ_AHEAD, read_object, read_objects
 from pagefan.errors import PagefanError
 from pagefan.formats import DocumentInfo, PageResult
 
@@ -33,22 +34,29 @@ def iter_page_results(
     *,
     first_page: int = 1,
     last_page: int | None = None,
+    read_ahead: int = READ_AHEAD,
 ) -> Iterator[PageResult]:
     """Yield the results of pages ``first_page`` to ``last_page`` (default: every page) in order.
 
-    One object is read at a time.
+    Up to ``read_ahead`` results are read concurrently ahead of the page yielded (see
+    :func:`~pagefan.aws.objects.read_objects`), so memory holds at most that many whatever the
+    page count. A missing result raises :class:`MissingPageResult` when its page's turn comes,
+    after every page before it was yielded; closing the iterator early stops the reads.
     """
     last = pages_total if last_page is None else min(last_page, pages_total)
-    for page_number in range(first_page, last + 1):
-        key = layout.page_result_key(job_id, page_number)
-        try:
-            body = read_object(s3, work_bucket, key).body
-        except ClientError as error:
-            # Without s3:ListBucket (the roles have none), S3 answers a missing key with 403, not 404.
-            if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "AccessDenied"):
-                raise
-            raise MissingPageResult(
-                f"The result of page {page_number} ({key}) is missing from the work bucket; "
-                "it may have expired. Upload the document again."
-            ) from error
-        yield PageResult.from_json(body)
+    page_numbers = range(first_page, last + 1)
+    keys = (layout.page_result_key(job_id, page_number) for page_number in page_numbers)
+    with closing(read_objects(s3, work_bucket, keys, concurrency=read_ahead)) as stored:
+        for page_number in page_numbers:
+            try:
+                body = next(stored).body
+            except ClientError as error:
+                # Without s3:ListBucket (the roles have none), S3 answers a missing key with 403, not 404.
+                if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "AccessDenied"):
+                    raise
+                key = layout.page_result_key(job_id, page_number)
+                raise MissingPageResult(
+                    f"The result of page {page_number} ({key}) is missing from the work bucket; "
+                    "it may have expired. Upload the document again."
+                ) from error
+            yield PageResult.from_json(body)
