@@ -58,7 +58,9 @@ def read_object(
 
 READ_AHEAD = 8
 """GETs :func:`read_objects` has in flight or waiting their turn: within botocore's default
-connection pool (10 connections per client), as :data:`WRITE_CONCURRENCY` is."""
+connection pool (10 connections per client), as :data:`WRITE_CONCURRENCY` is. Beside a
+:func:`write_objects` on the same client (the SvgExporter) the two need up to 16: past the pool's
+10, urllib3 opens extra connections and logs "Connection pool is full" as it discards them."""
 
 
 def read_objects(
