@@ -18,7 +18,15 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 # Standard retry mode backs off on throttling and transient 5xx answers by itself.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+# An exporter reads page results ahead (objects.READ_AHEAD) while it writes outputs
+# (objects.write_objects): up to 16 requests at once on one client, beyond botocore's 10 pooled
+# connections, which would open and drop extra connections ("Connection pool is full").
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=60,
+    max_pool_connections=20,
+)
 
 
 @cache

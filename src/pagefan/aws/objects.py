@@ -57,10 +57,9 @@ def read_object(
 
 
 READ_AHEAD = 8
-"""GETs :func:`read_objects` has in flight or waiting their turn: within botocore's default
-connection pool (10 connections per client), as :data:`WRITE_CONCURRENCY` is. Beside a
-:func:`write_objects` on the same client (the SvgExporter) the two need up to 16: past the pool's
-10, urllib3 opens extra connections and logs "Connection pool is full" as it discards them."""
+"""GETs :func:`read_objects` has in flight or waiting their turn. Beside a :func:`write_objects`
+on the same client (the SvgExporter) the two need up to 16 connections: the clients of
+:mod:`pagefan.aws.clients` pool 20, so no request waits for one or opens one that is dropped."""
 
 
 def read_objects(
@@ -107,8 +106,8 @@ def write_object(
 
 
 WRITE_CONCURRENCY = 8
-"""PUTs in flight at once in :func:`write_objects`: within botocore's default connection pool (10
-connections per client), so no request waits for a connection."""
+"""PUTs in flight at once in :func:`write_objects`: within the clients' connection pool (see
+:data:`READ_AHEAD`), so no request waits for a connection."""
 MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024
 """Bodies :func:`write_objects` holds at once (besides the one being produced): a few large pages
 must not take a small function's memory."""
