@@ -101,9 +101,11 @@ def run(
 ) -> None:
     """Run FILES through the whole pipeline and write the outputs under --out.
 
-    Exit status: 0 when every job COMPLETED, 1 when any FAILED, 2 for usage errors.
+    Exit status: 0 when every job COMPLETED, 1 when any FAILED (or its outputs could not be
+    downloaded), 2 for usage errors.
     """
     from pagefan.local.faults import FaultPlan
+    from pagefan.local.jobs_client import DownloadFailed
     from pagefan.local.runner import PlainProgress, Progress, RichProgress
 
     try:
@@ -127,6 +129,10 @@ def run(
     except KeyboardInterrupt:
         click.echo("Interrupted: emulated services stopped.", err=True)
         sys.exit(130)
+    except DownloadFailed as failure:
+        # The job itself may have completed: say which output could not be fetched, and why.
+        click.echo(f"Error: {failure}", err=True)
+        sys.exit(EXIT_FAILED_JOB)
     summaries = [r.summary() for r in runs]
     for run, summary in zip(runs, summaries, strict=True):
         summary["cost"] = costs.get(run.upload.job_id) or {

@@ -14,6 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
+from botocore.exceptions import BotoCoreError, ClientError
+from s3transfer.exceptions import RetriesExceededError
+from s3transfer.futures import TransferFuture
+from s3transfer.subscribers import BaseSubscriber
+
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
 from pagefan.formats import JobInput, JobRecord, JobStatus, PageStatus
@@ -319,24 +325,75 @@ class JobsClient:
         return record
 
     def download(self, record: JobRecord, out_dir: Path) -> dict[str, Path]:
-        """Fetch a completed job's outputs into ``out_dir`` (document.json, .txt, .pdf, svg/)."""
-        out_dir.mkdir(parents=True, exist_ok=True)
+        """Fetch a completed job's outputs into ``out_dir`` (document.json, .txt, .pdf, svg/).
+
+        One listing of the job's prefix finds every output with its size and ETag, then the files
+        are fetched concurrently. Each file appears under its name only once complete (it is
+        written to a temporary name beside it, then renamed), so an interrupted download leaves no
+        half-written output. DownloadFailed names the first output that could not be fetched (the
+        rest are then cancelled); Ctrl-C cancels what is queued and lets what is in flight end.
+        """
         bucket = self.outputs.results_bucket
-        files: dict[str, Path] = {}
-        for name, key in (
-            ("document_json", layout.document_json_key(record.job_id)),
-            ("document_text", layout.document_text_key(record.job_id)),
-            ("document_pdf", layout.pdf_key(record.job_id)),
-        ):
-            target = out_dir / key.rsplit("/", 1)[1]
-            self._s3.download_file(bucket, key, str(target))
-            files[name] = target
+        named = {
+            layout.document_json_key(record.job_id): ("document_json", out_dir / "document.json"),
+            layout.document_text_key(record.job_id): ("document_text", out_dir / "document.txt"),
+            layout.pdf_key(record.job_id): ("document_pdf", out_dir / "document.pdf"),
+        }
         svg_dir = out_dir / "svg"
-        svg_dir.mkdir(exist_ok=True)
-        prefix = layout.svg_key(record.job_id, 1).rsplit("/", 1)[0] + "/"
+        svg_prefix = layout.svg_key(record.job_id, 1).rsplit("/", 1)[0] + "/"
+        wanted: list[tuple[_StoredObject, Path]] = []
+        found: set[str] = set()
         paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                self._s3.download_file(bucket, item["Key"], str(svg_dir / item["Key"].rsplit("/", 1)[1]))
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=f"{layout.JOBS_PREFIX}{record.job_id}/"):
+                for item in page.get("Contents", []):
+                    stored = _StoredObject(item["Key"], int(item["Size"]), str(item["ETag"]))
+                    if stored.key in named:
+                        found.add(stored.key)
+                        wanted.append((stored, named[stored.key][1]))
+                    elif stored.key.startswith(svg_prefix) and "/" not in stored.key[len(svg_prefix) :]:
+                        wanted.append((stored, svg_dir / stored.key[len(svg_prefix) :]))
+        except (BotoCoreError, ClientError) as error:
+            raise DownloadFailed(f"cannot list the outputs of job {record.job_id}: {error}") from error
+        missing = sorted(named.keys() - found)
+        if missing:
+            raise DownloadFailed(f"job {record.job_id} has no output s3://{bucket}/{missing[0]}")
+        svg_dir.mkdir(parents=True, exist_ok=True)
+        # A pool is needed: each output is one small GET, so one after another the job's outputs
+        # take a round trip per page. s3transfer's TransferManager is that pool (its threads share
+        # the thread-safe client, whose connection pool holds 10), with the atomic rename and the
+        # cancelling built in; `s3.download_file` would start and stop a pool for every file.
+        with create_transfer_manager(self._s3, _DOWNLOADS) as manager:
+            transfers = [
+                (stored, manager.download(bucket, stored.key, str(target), subscribers=[stored]))
+                for stored, target in wanted
+            ]
+            for stored, transfer in transfers:
+                try:
+                    transfer.result()
+                except (BotoCoreError, ClientError, RetriesExceededError, OSError) as error:
+                    raise DownloadFailed(f"cannot download s3://{bucket}/{stored.key}: {error}") from error
+        files = {name: target for name, target in named.values()}
         files["svg"] = svg_dir
         return files
+
+
+class DownloadFailed(Exception):
+    """An output of a completed job could not be fetched (the message says which, and why)."""
+
+
+# 8 transfers at once: within the client's pool of 10 connections (botocore's default), so no
+# transfer waits for a connection; "classic" keeps this behaviour where awscrt is installed.
+_DOWNLOADS = TransferConfig(max_concurrency=8, preferred_transfer_client="classic")
+
+
+class _StoredObject(BaseSubscriber):
+    """One listed output; tells the transfer its size and ETag so that it needs no HeadObject."""
+
+    def __init__(self, key: str, size: int, etag: str) -> None:
+        self.key, self.size, self.etag = key, size, etag
+
+    def on_queued(self, future: TransferFuture, **kwargs: Any) -> None:
+        """Give the transfer what the listing already said (s3transfer's documented use)."""
+        future.meta.provide_transfer_size(self.size)
+        future.meta.provide_object_etag(self.etag)
