@@ -211,7 +211,11 @@ class EmulatedAccount:
 
     def stop(self) -> None:
         """Stop every execution environment and the emulated services."""
+        from pagefan.local import moto_hooks
+
         self._stopping.set()
+        # moto's patched entry points are process-wide: they must not call into a stopped account.
+        moto_hooks.detach()
         self._async_pool.shutdown(wait=False, cancel_futures=True)
         for environments in self.functions.values():
             environments.close()

@@ -35,6 +35,11 @@ _callbacks: dict[str, Any] = {}
 _installed = False
 
 
+def detach() -> None:
+    """Forget the callbacks of an account that stopped (the patches stay, as moto's are global)."""
+    _callbacks.clear()
+
+
 def install(
     *,
     on_s3_notification: AsyncInvoke,
@@ -58,7 +63,9 @@ def install(
 
     def stop_execution_and_report(self: Any) -> Any:
         result = original_stop(self)
-        _callbacks["stopped"](self._get_param("executionArn"))
+        report = _callbacks.get("stopped")
+        if report is not None:  # no account attached: moto in-process, as in unit tests
+            report(self._get_param("executionArn"))
         return result
 
     original_event = notifications._get_s3_event
@@ -81,7 +88,9 @@ def install(
         original_send(account_id, event_name, bucket, key)
 
     def invoke_async(account_id: str, event_body: dict[str, Any], fn_arn: str, region_name: str) -> None:
-        _callbacks["s3"](fn_arn, event_body)
+        deliver = _callbacks.get("s3")
+        if deliver is not None:  # with no account attached, nothing runs functions
+            deliver(fn_arn, event_body)
 
     def invoke_sync(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
         try:
