@@ -8,6 +8,8 @@ from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoo
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from botocore.exceptions import ClientError
+
 from pagefan.errors import DocumentRejected
 from pagefan.formats import METADATA_FORMAT, dumps
 
@@ -24,6 +26,14 @@ class StoredObject:
     etag: str
     version_id: str | None
     size: int
+
+
+def is_missing(error: ClientError) -> bool:
+    """Whether S3 answered that the object is not there.
+
+    Without s3:ListBucket (pagefan's roles have none), S3 answers a missing key with 403, not 404.
+    """
+    return error.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied")
 
 
 def read_object(

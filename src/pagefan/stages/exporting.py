@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from botocore.exceptions import ClientError
 
 from pagefan import layout
-from pagefan.aws.objects import ObjectToWrite, read_object, upload_file, write_objects
+from pagefan.aws.objects import ObjectToWrite, is_missing, read_object, upload_file, write_objects
 from pagefan.config import ExporterSettings
 from pagefan.domain.svg import render_page_svg
 from pagefan.errors import MissingPdfPart
@@ -134,8 +134,7 @@ def _read_parts(s3: S3Client, work_bucket: str, task: PdfExportInput) -> Iterato
         try:
             part = read_object(s3, work_bucket, key)
         except ClientError as error:
-            # Without s3:ListBucket (the role has none), S3 answers a missing key with 403, not 404.
-            if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "AccessDenied"):
+            if not is_missing(error):
                 raise
             raise MissingPdfPart(
                 f"The PDF of pages {first}-{last} ({key}) is missing from the work bucket: its "

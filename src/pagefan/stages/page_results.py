@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from pagefan import layout
-from pagefan.aws.objects import READ_AHEAD, read_object, read_objects
+from pagefan.aws.objects import READ_AHEAD, is_missing, read_object, read_objects
 from pagefan.errors import PagefanError
 from pagefan.formats import DocumentInfo, PageResult
 
@@ -51,8 +51,7 @@ def iter_page_results(
             try:
                 body = next(stored).body
             except ClientError as error:
-                # Without s3:ListBucket (the roles have none), S3 answers a missing key with 403, not 404.
-                if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "AccessDenied"):
+                if not is_missing(error):
                     raise
                 key = layout.page_result_key(job_id, page_number)
                 raise MissingPageResult(
