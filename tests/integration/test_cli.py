@@ -13,7 +13,7 @@ import pypdf
 
 from pagefan.local.account import EmulatedAccount
 from pagefan.local.samples import make_sample_pdf
-from tests.integration.pipeline import pipeline
+from tests.integration.pipeline import Pipeline, pipeline
 
 PAGEFAN = str(Path(sys.executable).parent / "pagefan")
 
@@ -35,6 +35,21 @@ def _reaching(account: EmulatedAccount) -> dict[str, str]:
     }
 
 
+def run_on_stack(stack: Pipeline, document: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """`pagefan run --stack` of ``document`` from another process, its outputs into ``out/`` beside it."""
+    return _pagefan(
+        "run",
+        "--stack",
+        stack.account.stack_name,
+        str(document),
+        "--out",
+        "out",
+        *options,
+        cwd=document.parent,
+        env=_reaching(stack.account),
+    )
+
+
 def test_run_on_a_deployed_stack_uploads_follows_and_downloads(tmp_path: Path) -> None:
     # GIVEN a stack deployed into an account that another process can reach (moto's server)
     document = tmp_path / "memo.pdf"
@@ -42,17 +57,7 @@ def test_run_on_a_deployed_stack_uploads_follows_and_downloads(tmp_path: Path) -
     with pipeline(tmp_path / "account") as stack:
         env = _reaching(stack.account)
         # WHEN pagefan runs the document on it by stack name
-        result = _pagefan(
-            "run",
-            "--stack",
-            stack.account.stack_name,
-            str(document),
-            "--out",
-            "out",
-            "--json",
-            cwd=tmp_path,
-            env=env,
-        )
+        result = run_on_stack(stack, document, "--json")
         summary = json.loads(result.stdout.splitlines()[-1])
         # and its status and a (pointless) retry are one command away
         status = _pagefan(

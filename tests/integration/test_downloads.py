@@ -8,7 +8,7 @@ from pathlib import Path
 from pagefan import layout
 from pagefan.local.samples import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
-from tests.integration.test_cli import _pagefan, _reaching
+from tests.integration.test_cli import run_on_stack
 
 # More pages than downloads run at once, so the outputs are fetched by several workers.
 PAGES = 12
@@ -38,17 +38,7 @@ def test_a_runs_outputs_are_every_object_of_the_job_byte_for_byte(tmp_path: Path
     document.write_bytes(make_sample_pdf(PAGES))
     with pipeline(tmp_path / "account") as stack:
         # WHEN pagefan runs it there and downloads its outputs
-        result = _pagefan(
-            "run",
-            "--stack",
-            stack.account.stack_name,
-            str(document),
-            "--out",
-            "out",
-            "--json",
-            cwd=tmp_path,
-            env=_reaching(stack.account),
-        )
+        result = run_on_stack(stack, document, "--json")
         assert result.returncode == 0, result.stderr
         summary = json.loads(result.stdout.splitlines()[-1])
         expected = _bucket_outputs(stack, summary["job_id"])
@@ -71,16 +61,7 @@ def test_an_output_that_cannot_be_written_is_named_in_one_line(tmp_path: Path) -
     obstacle.mkdir(parents=True)
     with pipeline(tmp_path / "account") as stack:
         # WHEN pagefan runs the document and downloads its outputs
-        result = _pagefan(
-            "run",
-            "--stack",
-            stack.account.stack_name,
-            str(document),
-            "--out",
-            "out",
-            cwd=tmp_path,
-            env=_reaching(stack.account),
-        )
+        result = run_on_stack(stack, document)
         job_id = stack.keys("ResultsBucketName")[0].split("/")[1]
         expected = _bucket_outputs(stack, job_id)
     # THEN the run fails with the output and the reason, and no traceback
