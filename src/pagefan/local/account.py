@@ -27,6 +27,7 @@ from typing import Any
 
 import boto3
 
+from pagefan.local.contention import Contention
 from pagefan.local.environments import CloudWatchLogSink, FunctionEnvironments, InvocationResult
 from pagefan.local.faults import FaultPlan, FaultSchedule
 from pagefan.local.iam import IamEnforcement
@@ -89,6 +90,8 @@ class EmulatedAccount:
         self.stack_name = stack_name
         self.function_overrides = function_overrides or {}
         self.timeline = Timeline()
+        # What AWS would have refused or delayed in this run (`pagefan run --json` reports it per job).
+        self.contention = Contention()
         self._on_invocation = on_invocation
         self.functions: dict[str, FunctionEnvironments] = {}
         self._pending = 0
