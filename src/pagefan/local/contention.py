@@ -18,7 +18,7 @@ class Pressure(StrEnum):
     """The kinds of refusal the emulator counts."""
 
     TRANSACTION_CONFLICTS = "transaction_conflicts"
-    """A transaction cancelled (``TransactionConflict``) or a write refused because a transaction held its item."""
+    """A transaction cancelled (``TransactionConflict``), or a write refused on an item a transaction held."""
     THROTTLED_WRITES = "throttled_writes"
     """A DynamoDB write refused for its partition's throughput."""
     LAMBDA_THROTTLES = "lambda_throttles"
