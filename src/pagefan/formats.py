@@ -366,6 +366,8 @@ def _is_count(value: Any) -> bool:
 
 JOB_ITEM_SORT_KEY = "JOB"
 PAGE_ITEM_SORT_KEY_PREFIX = "PAGE#"
+FIRST_FAILURE_SORT_KEY = "FIRST_FAILURE"
+"""The item that keeps the first failed page's note (``page N: reason``) for the job's error."""
 
 
 def page_sort_key(page_number: int) -> str:
@@ -419,20 +421,32 @@ def readable_cause(cause: Any) -> str:
 
 
 @dataclass(frozen=True)
+class PageCounts:
+    """A job's recorded pages, counted from its page items."""
+
+    done: int
+    failed: int
+
+
+@dataclass(frozen=True)
 class JobRecord:
-    """A job item of the jobs table, as readers see it."""
+    """A job item of the jobs table, as readers see it.
+
+    ``pages_done`` and ``pages_failed`` are not stored on the job item: the reader counts them
+    from the page items (``JobStore.get_job``), and they are 0 when it did not.
+    """
 
     job_id: str
     status: str
     source: SourceRef
     pages_total: int
-    pages_done: int
-    pages_failed: int
     created_at: str
     updated_at: str
     deadline: str | None
     outputs: dict[str, str]
     error: JobError | None
+    pages_done: int = 0
+    pages_failed: int = 0
     format_version: int = FORMAT_VERSION
 
     @property
@@ -450,8 +464,6 @@ class JobRecord:
             status=str(item["status"]),
             source=SourceRef.from_dict(item["source"]),
             pages_total=int(item.get("pages_total", 0)),
-            pages_done=int(item.get("pages_done", 0)),
-            pages_failed=int(item.get("pages_failed", 0)),
             created_at=str(item["created_at"]),
             updated_at=str(item.get("updated_at", item["created_at"])),
             deadline=None if item.get("deadline") is None else str(item["deadline"]),
@@ -462,7 +474,7 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class PageRecord:
-    """A page item of the jobs table: written once, in the same transaction as the job's counter."""
+    """A page item of the jobs table: written once, by the page's own worker or failure record."""
 
     job_id: str
     page_number: int

@@ -14,3 +14,13 @@ def derive_job_id(bucket: str, key: str, version_id: str | None, etag: str) -> s
     """
     identity = "\x1f".join((bucket, key, version_id or "", etag.strip('"')))
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def job_id_of_execution(name: str) -> str:
+    """The job id an execution name starts with: ``<job id>`` or ``<job id>-<what it is>``.
+
+    Job ids are hex (:mod:`pagefan.job_ids`), so the first ``-`` ends one: retries
+    (``-retry-N``), continuations (``-continued-<uuid>``) and the FailureRecorder's own
+    (``-ended-<hash>``) all name their job this way.
+    """
+    return name.split("-", 1)[0]

@@ -80,7 +80,7 @@ def test_requests_grow_with_pages_as_the_stages_make_them() -> None:
     one, two = pipeline_requests(1), pipeline_requests(2)
     assert two["s3_puts"] - one["s3_puts"] == 3  # page, result, SVG
     assert two["s3_gets"] - one["s3_gets"] == 4  # worker, combiner (one pass), two exporters
-    assert two["dynamodb_write_units"] - one["dynamodb_write_units"] == 4  # a two-item transaction
+    assert two["dynamodb_write_units"] - one["dynamodb_write_units"] == 1  # the page item, once
 
 
 def test_a_pdf_in_parts_reads_its_info_per_part_and_its_parts_once() -> None:
@@ -92,10 +92,10 @@ def test_a_pdf_in_parts_reads_its_info_per_part_and_its_parts_once() -> None:
 
 def test_transitions_follow_the_success_path_of_the_real_state_machine() -> None:
     one = state_transitions(ASL, polls=1)
-    # Prepare, WasRejected, 4 loop states, Combine, Export with at least a state per branch,
+    # Prepare, WasRejected, 6 loop states, Combine, Export with at least a state per branch,
     # MarkCompleted, Publish, Succeed.
-    assert one >= 2 + 4 + 1 + 1 + len(ASL["States"]["Export"]["Branches"]) + 3
-    assert state_transitions(ASL, polls=3) == one + 2 * 4
+    assert one >= 2 + 6 + 1 + 1 + len(ASL["States"]["Export"]["Branches"]) + 3
+    assert state_transitions(ASL, polls=3) == one + 2 * 6
     with pytest.raises(ValueError):
         state_transitions(ASL, polls=0)
 
@@ -218,9 +218,9 @@ def test_an_execution_history_gives_transitions_and_progress_reads() -> None:
     history: list[dict[str, Any]] = [
         {"type": "ExecutionStarted"},
         entered("Prepare", "PassStateEntered"),
-        entered("ReadProgress"),
+        entered("CountPages"),
         {"type": "TaskStateExited"},
-        entered("ReadProgress"),
+        entered("CountMorePages"),
         entered("Export", "ParallelStateEntered"),
         entered("ExportSvg"),
         {"type": "ExecutionSucceeded"},
@@ -240,5 +240,6 @@ def test_usage_from_reports_bills_lambdas_own_figures() -> None:
     assert set(usage.functions) == {"PageWorker"}
     assert usage.functions["PageWorker"] == FunctionUsage(2, 320.0, 1024)
     assert usage.state_transitions == 17
-    assert usage.dynamodb_read_units == pipeline_requests(2)["dynamodb_read_units"] + 3
+    # Each progress read is a Query over the job's page items: two small items fit one read unit.
+    assert usage.dynamodb_read_units == pipeline_requests(2)["dynamodb_read_units"] + 3 * 1
     assert usage.s3_gets == pipeline_requests(2)["s3_gets"]

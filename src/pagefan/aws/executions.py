@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 
-def start_job_execution(sfn: SFNClient, state_machine_arn: str, job: JobInput) -> bool:
-    """Start the job's execution; False when it already exists.
+def start_job_execution(
+    sfn: SFNClient, state_machine_arn: str, job: JobInput, *, name: str | None = None
+) -> bool:
+    """Start the job's execution (named ``name``, else the job id); False when it already exists.
 
     AWS answers a repeated StartExecution with the same name and input with success while the
     first runs, and with ExecutionAlreadyExists otherwise (and so does moto, always): both mean
@@ -22,7 +24,7 @@ def start_job_execution(sfn: SFNClient, state_machine_arn: str, job: JobInput) -
     """
     try:
         sfn.start_execution(
-            stateMachineArn=state_machine_arn, name=job.job_id, input=json.dumps(job.to_dict())
+            stateMachineArn=state_machine_arn, name=name or job.job_id, input=json.dumps(job.to_dict())
         )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":

@@ -1,16 +1,27 @@
 """The jobs table: one job item per job and one item per finished page.
 
-A page is recorded in one transaction with the job's counter, conditional on the page item not
-existing yet, so a page counts once however often its worker runs (S3 at-least-once delivery,
-Lambda retries). Conditional writes are used instead of Powertools Idempotency: the page item
-*is* the idempotency record, and a second table or a cached response would add a write per page
-without making the count any more exact.
+**Data ownership.** Many Lambda instances never write one item. A page's item is written by that
+page alone, with one conditional ``PutItem`` (``attribute_not_exists``), so a page counts once
+however often its worker runs (S3 at-least-once delivery, Lambda retries). Progress is derived,
+not counted: the state machine, the one owner of the job item, counts the page items with a
+``Query`` (``Select: COUNT``). A transaction that also bumped a counter on the job item from every
+page made that item hot: DynamoDB cancels overlapping transactions on one item
+(``TransactionConflict``), refuses single writes to an item a transaction holds, and serves one
+partition 1,000 write units a second, twice per transactional item; botocore retries none of the
+conflicts. The job item is written only by the Splitter (create, RUNNING), the state machine
+(COMPLETED/FAILED) and `pagefan retry` (reopen), one writer at a time; the first failure's note
+is put-if-absent by failed pages only.
+
+Conditional writes are used instead of Powertools Idempotency: the page item *is* the idempotency
+record, and a second table or a cached response would add a write per page without making the
+count any more exact. Throttled writes are retried by botocore's standard mode (full-jitter
+backoff, :mod:`pagefan.aws.clients`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +29,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from pagefan.formats import (
+    FIRST_FAILURE_SORT_KEY,
     FORMAT_VERSION,
     JOB_ITEM_SORT_KEY,
     PAGE_ITEM_SORT_KEY_PREFIX,
     JobRecord,
     JobStatus,
+    PageCounts,
     PageRecord,
     PageStatus,
     SourceRef,
@@ -62,18 +75,6 @@ def _is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def _first_condition_failed(error: ClientError) -> bool:
-    """Whether a transaction was cancelled because its first item's condition did not hold.
-
-    Any other cancellation (a conflict with a concurrent transaction, throttling) is not an answer
-    about the item and must be raised, not read as "already done".
-    """
-    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False
-    reasons = error.response.get("CancellationReasons", [])
-    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
-
-
 class JobStore:
     """Job bookkeeping on one DynamoDB table (``job_id`` partition key, ``item`` sort key)."""
 
@@ -98,8 +99,6 @@ class JobStore:
             "status": JobStatus.SPLITTING,
             "source": {k: v for k, v in asdict(source).items() if v is not None},
             "pages_total": 0,
-            "pages_done": 0,
-            "pages_failed": 0,
             "created_at": now,
             "updated_at": now,
             "deadline": deadline,
@@ -117,13 +116,23 @@ class JobStore:
             raise
         return True
 
-    def get_job(self, job_id: str) -> JobRecord | None:
-        """Read a job item (strongly consistent), or None if there is none."""
+    def get_job(self, job_id: str, *, count_pages: bool = True) -> JobRecord | None:
+        """Read a job item (strongly consistent), or None if there is none.
+
+        With ``count_pages`` its ``pages_done`` and ``pages_failed`` are counted from the page items
+        (one paginated Query); without, they are 0, for callers that need only the job's state.
+        """
         response = self._client.get_item(
             TableName=self._table, Key=self._key(job_id, JOB_ITEM_SORT_KEY), ConsistentRead=True
         )
         item = response.get("Item")
-        return JobRecord.from_item(_deserialize(item)) if item else None
+        if not item:
+            return None
+        record = JobRecord.from_item(_deserialize(item))
+        if not count_pages:
+            return record
+        counts = self.count_pages(job_id)
+        return replace(record, pages_done=counts.done, pages_failed=counts.failed)
 
     def mark_running(self, job_id: str, *, pages_total: int, sha256: str) -> None:
         """Record the page count once every page object is written; harmless when repeated."""
@@ -148,9 +157,10 @@ class JobStore:
     def record_page(
         self, job_id: str, page_number: int, *, status: str, duration_ms: int, reason: str | None = None
     ) -> bool:
-        """Record one page as DONE or FAILED together with the job's counter.
+        """Record one page as DONE or FAILED: one conditional write of the page's own item.
 
         Returns False when the page was already recorded (by an earlier delivery): nothing changes.
+        A FAILED page also offers its reason as the job's first failure (kept only if none is).
         """
         now = utc_now()
         page_item: dict[str, Any] = {
@@ -163,75 +173,97 @@ class JobStore:
             "finished_at": now,
             "expires_at": self._expires_at(),
         }
-        values: dict[str, Any] = {":one": 1, ":now": now}
-        if status == PageStatus.DONE:
-            update = "ADD pages_done :one SET updated_at = :now"
-        else:
-            short = (reason or "unknown reason")[:_MAX_REASON_CHARS]
-            page_item["reason"] = short
-            update = (
-                "ADD pages_failed :one "
-                "SET updated_at = :now, first_failure = if_not_exists(first_failure, :note)"
-            )
-            values[":note"] = f"page {page_number}: {short}"
+        if status == PageStatus.FAILED:
+            page_item["reason"] = (reason or "unknown reason")[:_MAX_REASON_CHARS]
         try:
-            self._client.transact_write_items(
-                TransactItems=[
+            self._client.put_item(
+                TableName=self._table,
+                Item=_serialize(page_item),
+                ConditionExpression="attribute_not_exists(job_id)",
+            )
+            counted = True
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            counted = False
+        if status == PageStatus.FAILED:
+            # After the page item, and again on every delivery: a crash between the two writes is
+            # mended by the retry, which finds the page recorded and still offers the reason.
+            self._offer_first_failure(job_id, f"page {page_number}: {page_item['reason']}")
+        return counted
+
+    def _offer_first_failure(self, job_id: str, note: str) -> None:
+        """Keep ``note`` as the job's first failure unless one is kept (only failed pages write it)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_serialize(
                     {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": _serialize(page_item),
-                            "ConditionExpression": "attribute_not_exists(job_id)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": self._key(job_id, JOB_ITEM_SORT_KEY),
-                            "UpdateExpression": update,
-                            "ConditionExpression": "attribute_exists(job_id)",
-                            "ExpressionAttributeValues": _serialize(values),
-                        }
-                    },
-                ]
+                        "job_id": job_id,
+                        "item": FIRST_FAILURE_SORT_KEY,
+                        "format_version": FORMAT_VERSION,
+                        "note": note,
+                        "expires_at": self._expires_at(),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(job_id)",
             )
         except ClientError as error:
-            if _first_condition_failed(error):
-                return False
-            raise
-        return True
+            if not _is_condition_failure(error):
+                raise
+
+    def count_pages(self, job_id: str) -> PageCounts:
+        """How many of the job's pages are recorded, and how many of those FAILED.
+
+        The same strongly consistent Query the state machine's poll makes (``Select: COUNT``,
+        paginated): the page items are the only record of progress.
+        """
+        finished = failed = 0
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(**self._failed_pages_query(job_id), Select="COUNT"):
+            finished += int(page.get("ScannedCount", 0))
+            failed += int(page.get("Count", 0))
+        return PageCounts(done=finished - failed, failed=failed)
+
+    def first_failure(self, job_id: str) -> str | None:
+        """The first failed page's note (``page N: reason``), if any page failed."""
+        response = self._client.get_item(
+            TableName=self._table, Key=self._key(job_id, FIRST_FAILURE_SORT_KEY), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return str(_deserialize(item)["note"]) if item else None
+
+    def _failed_pages_query(self, job_id: str) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "KeyConditionExpression": "job_id = :job AND begins_with(#item, :prefix)",
+            "FilterExpression": "#status = :failed",
+            "ExpressionAttributeNames": {"#item": "item", "#status": "status"},
+            "ExpressionAttributeValues": _serialize(
+                {":job": job_id, ":prefix": PAGE_ITEM_SORT_KEY_PREFIX, ":failed": PageStatus.FAILED}
+            ),
+            "ConsistentRead": True,
+        }
 
     def forget_failed_page(self, job_id: str, page_number: int) -> bool:
-        """Remove a FAILED page item and its count, so the page can be processed again.
+        """Remove a FAILED page item, so the page can be processed again.
 
-        One transaction, conditional on the item still being FAILED: repeating it changes nothing.
+        Conditional on the item still being FAILED: repeating it changes nothing. The job's first
+        failure goes with the first page forgotten (`pagefan retry` forgets every failed page).
         """
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": self._table,
-                            "Key": self._key(job_id, page_sort_key(page_number)),
-                            "ConditionExpression": "#status = :failed",
-                            "ExpressionAttributeNames": {"#status": "status"},
-                            "ExpressionAttributeValues": _serialize({":failed": PageStatus.FAILED}),
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": self._key(job_id, JOB_ITEM_SORT_KEY),
-                            "UpdateExpression": "ADD pages_failed :minus_one SET updated_at = :now",
-                            "ExpressionAttributeValues": _serialize({":minus_one": -1, ":now": utc_now()}),
-                        }
-                    },
-                ]
+            self._client.delete_item(
+                TableName=self._table,
+                Key=self._key(job_id, page_sort_key(page_number)),
+                ConditionExpression="#status = :failed",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_serialize({":failed": PageStatus.FAILED}),
             )
         except ClientError as error:
-            if _first_condition_failed(error):
+            if _is_condition_failure(error):
                 return False
             raise
+        self._client.delete_item(TableName=self._table, Key=self._key(job_id, FIRST_FAILURE_SORT_KEY))
         return True
 
     def reopen_job(self, job_id: str, *, deadline: str) -> int | None:

@@ -28,6 +28,7 @@ from typing import Any
 import boto3
 
 from pagefan.local.contention import Contention
+from pagefan.local.dynamodb_limits import DynamoDbEmulation, DynamoDbLimits
 from pagefan.local.environments import CloudWatchLogSink, FunctionEnvironments, InvocationResult
 from pagefan.local.faults import FaultPlan, FaultSchedule
 from pagefan.local.iam import IamEnforcement
@@ -81,6 +82,7 @@ class EmulatedAccount:
         on_invocation: Callable[[InvocationResult], None] | None = None,
         deliver_events: bool = True,
         enforce_iam: bool = False,
+        dynamodb_limits: DynamoDbLimits | None = None,
     ) -> None:
         self.template_path = template_path
         self.workers = workers or os.cpu_count() or 1
@@ -92,6 +94,8 @@ class EmulatedAccount:
         self.timeline = Timeline()
         # What AWS would have refused or delayed in this run (`pagefan run --json` reports it per job).
         self.contention = Contention()
+        # DynamoDB's conflicts and partition throughput, refused as on AWS unless a test turns one off.
+        self.dynamodb = DynamoDbEmulation(dynamodb_limits or DynamoDbLimits(), self.contention)
         self._on_invocation = on_invocation
         self.functions: dict[str, FunctionEnvironments] = {}
         self._pending = 0
@@ -129,7 +133,7 @@ class EmulatedAccount:
         """Start the emulated services and deploy the template into them."""
         from moto.server import ThreadedMotoServer
 
-        from pagefan.local import moto_fixes, moto_hooks
+        from pagefan.local import dynamodb_limits, moto_fixes, moto_hooks
 
         for noisy in ("werkzeug", "moto.stepfunctions.parser.asl.component.eval_component"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
@@ -147,6 +151,7 @@ class EmulatedAccount:
             "/moto-api/config", json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
         )
         moto_fixes.apply()
+        dynamodb_limits.attach(self.dynamodb)
         moto_hooks.install(
             on_s3_notification=self._deliver_async,
             on_lambda_invoke=self._invoke_sync,
@@ -214,11 +219,12 @@ class EmulatedAccount:
 
     def stop(self) -> None:
         """Stop every execution environment and the emulated services."""
-        from pagefan.local import moto_hooks
+        from pagefan.local import dynamodb_limits, moto_hooks
 
         self._stopping.set()
         # moto's patched entry points are process-wide: they must not call into a stopped account.
         moto_hooks.detach()
+        dynamodb_limits.detach()
         self._async_pool.shutdown(wait=False, cancel_futures=True)
         for environments in self.functions.values():
             environments.close()

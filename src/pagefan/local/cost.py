@@ -199,7 +199,7 @@ def pipeline_requests(pages: int, *, pdf_parts: int = 0) -> dict[str, int]:
     - upload: 1 S3 PUT (the user's upload into the raw bucket);
     - Splitter: 1 GET (the upload), 1 PUT (document info) + 1 PUT per page; DynamoDB create_job
       (1 WRU), get_job consistent (1 RRU), mark_running (1 WRU);
-    - PageWorker, per page: 1 GET, 1 PUT (result), one transaction of two items (4 WRU);
+    - PageWorker, per page: 1 GET, 1 PUT (result), one conditional PutItem of its page item (1 WRU);
     - Combiner: 1 GET (info) + 1 GET per page (one pass feeds document.json and document.txt),
       2 PUTs;
     - SvgExporter: 1 GET + 1 GET and 1 PUT per page;
@@ -208,17 +208,30 @@ def pipeline_requests(pages: int, *, pdf_parts: int = 0) -> dict[str, int]:
       one invocation renders the whole document: 1 GET + 1 GET per page, 1 PUT. (A multipart
       upload adds a few more.)
     - state machine: MarkCompleted (1 WRU), one EventBridge event; polls are priced in
-      ``state_transitions`` and ``poll_reads``.
+      ``state_transitions`` and by ``progress_read_units``.
     """
     pdf_gets, pdf_puts = (pdf_parts + pages + 1 + pdf_parts, pdf_parts + 1) if pdf_parts else (1 + pages, 1)
     return {
         "s3_puts": 1 + (1 + pages) + pages + 2 + pages + pdf_puts,
         "s3_gets": 1 + pages + (1 + pages) + (1 + pages) + pdf_gets,
-        "dynamodb_write_units": 1 + 1 + 4 * pages + 1,
+        "dynamodb_write_units": 1 + 1 + pages + 1,
         "dynamodb_read_units": 1,
         "eventbridge_events": 1,
         "sqs_requests": 0,
     }
+
+
+# A page item's size as DynamoDB counts it (names and values), rounded up.
+PAGE_ITEM_BYTES = 256
+
+
+def progress_read_units(pages: int) -> int:
+    """Read units of one progress read: a strongly consistent Query over every page item.
+
+    DynamoDB charges a Query by the bytes it reads, 4 KB a unit, filtered or counted or not;
+    priced as if every page were already recorded (an upper bound for the early polls).
+    """
+    return max(1, math.ceil(pages * PAGE_ITEM_BYTES / 4096))
 
 
 def _successors(state: Mapping[str, Any]) -> list[str]:
@@ -261,11 +274,17 @@ def _path_transitions(machine: Mapping[str, Any], polls: int) -> int:
             count += _path_transitions(state.get("ItemProcessor") or state["Iterator"], polls)
         if kind == "Choice":
             default = state.get("Default")
-            if default in entered and loops < polls - 1:
+            # Back to the poll's Wait: one more poll, while polls remain.
+            back_to_wait = default in entered and states[default]["Type"] == "Wait"
+            if back_to_wait and loops < polls - 1:
                 loops += 1
                 name = default
                 continue
-            candidates = [c["Next"] for c in state.get("Choices", [])] + ([default] if default else [])
+            if default in entered and not back_to_wait:
+                name = default
+                continue
+            # The Default first: the ordinary way on (another page of a query is the exception).
+            candidates = ([default] if default else []) + [c["Next"] for c in state.get("Choices", [])]
             name = next(
                 (c for c in candidates if c not in entered and _reaches_success(states, c)),
                 None,
@@ -282,8 +301,9 @@ def _path_transitions(machine: Mapping[str, Any], polls: int) -> int:
 def state_transitions(asl: Mapping[str, Any], *, polls: int) -> int:
     """States entered by a successful execution whose polling loop runs ``polls`` times.
 
-    Walks from StartAt: a Choice takes its Default back into the loop while polls remain, then the
-    first choice from which a Succeed state (or a branch's End) is reachable; a Parallel state adds
+    Walks from StartAt: a Choice takes its Default back into the loop while polls remain, else its
+    Default or, failing that, the first choice from which a Succeed state (or a branch's End) is
+    reachable (one page of progress per poll); a Parallel state adds
     its branches', a Map state one iteration. Retries are not counted. A job's own execution
     history (``execution_counts``) gives the exact figure.
     """
@@ -449,14 +469,14 @@ def request_ids_of_job(messages: Iterable[str], job_id: str) -> set[str]:
 
 
 def execution_counts(history: Iterable[Mapping[str, Any]], asl: Mapping[str, Any]) -> tuple[int, int]:
-    """State transitions and progress reads (DynamoDB GetItem tasks) of an execution's history.
+    """State transitions and progress reads (DynamoDB Query tasks) of an execution's history.
 
     Step Functions bills a transition per state entered, in Parallel branches too.
     """
     readers = {
         name
         for name, state in _all_states(asl).items()
-        if str(state.get("Resource", "")).endswith(":dynamodb:getItem")
+        if str(state.get("Resource", "")).endswith(":dynamodb:query")
     }
     transitions = reads = 0
     for event in history:
@@ -492,7 +512,7 @@ def usage_from_reports(
         reports: Each function's REPORT lines of the job's invocations, retries and duplicate
             deliveries included (each is billed).
         state_transitions: States its executions entered (their histories).
-        progress_reads: Times the executions read the job record (DynamoDB GetItem tasks).
+        progress_reads: Times the executions counted the page items (DynamoDB Query tasks).
 
     Functions are billed by Lambda's own Billed Duration at the MemorySize the report gives; S3 and
     DynamoDB requests follow ``pipeline_requests`` (nothing records them per job).
@@ -526,7 +546,7 @@ def _modelled_usage(
         s3_puts=requests["s3_puts"],
         s3_gets=requests["s3_gets"],
         dynamodb_write_units=requests["dynamodb_write_units"],
-        dynamodb_read_units=requests["dynamodb_read_units"] + progress_reads,
+        dynamodb_read_units=requests["dynamodb_read_units"] + progress_reads * progress_read_units(pages),
         eventbridge_events=requests["eventbridge_events"],
         sqs_requests=requests["sqs_requests"],
     )

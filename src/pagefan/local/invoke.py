@@ -661,10 +661,10 @@ class Invoker:
 
     def _ensure_page_results(self, job_id: str, pages_total: int) -> None:
         """A JobInput: make the job's page results (Splitter, then PageWorker per missing page)."""
-        record = self.jobs.get_job(job_id)
+        record = self.jobs.get_job(job_id, count_pages=False)
         if record is None:
             split_job, _ = self._split_sample()
-            record = self.jobs.get_job(job_id)
+            record = self.jobs.get_job(job_id, count_pages=False)
             if record is None:
                 path, _ = self._splitter_event()
                 raise UsageProblem(

@@ -23,7 +23,7 @@ from s3transfer.subscribers import BaseSubscriber
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
 from pagefan.formats import JobInput, JobRecord, JobStatus, PageStatus
-from pagefan.job_ids import derive_job_id
+from pagefan.job_ids import derive_job_id, job_id_of_execution
 from pagefan.local.cost import (
     InvocationReport,
     JobUsage,
@@ -36,6 +36,9 @@ from pagefan.local.cost import (
 # Lambda's log lines reach CloudWatch Logs within seconds; a job's first invocation starts after
 # its record is created, so the search starts a little before (clocks differ).
 _LOG_WINDOW_SLACK_MS = 5 * 60 * 1000
+# Pages `pagefan retry` sends again per second: the PageWorker's default reserved concurrency (50)
+# over pages of about a second each.
+RETRY_PAGES_PER_SECOND = 50.0
 _LAMBDA_MAX_MS = 15 * 60 * 1000
 
 
@@ -163,7 +166,7 @@ class JobsClient:
         lambda:GetFunctionConfiguration, logs:FilterLogEvents,
         states:DescribeStateMachine and states:GetExecutionHistory.
         """
-        record = self.jobs.get_job(job_id)
+        record = self.jobs.get_job(job_id, count_pages=False)
         if record is None:
             raise LookupError(f"no job {job_id} in table {self.outputs.jobs_table}")
         if not self.outputs.functions:
@@ -228,29 +231,33 @@ class JobsClient:
         return [r for r in reports if r is not None and r.request_id in request_ids]
 
     def _execution_histories(self, job_id: str) -> Iterator[list[dict[str, Any]]]:
-        """The history of the job's execution and of each `pagefan retry` execution after it."""
+        """The history of each of the job's executions: the first, continuations and retries.
+
+        Every execution of a job is named ``<job id>`` or ``<job id>-<what it is>``.
+        """
         if not self.outputs.state_machine_arn or self._sfn is None:
             return
-        prefix = self.outputs.state_machine_arn.replace(":stateMachine:", ":execution:", 1)
-        names = [job_id] + [f"{job_id}-retry-{n}" for n in range(1, 1000)]
-        paginator = self._sfn.get_paginator("get_execution_history")
-        for name in names:
-            try:
+        executions = self._sfn.get_paginator("list_executions")
+        history = self._sfn.get_paginator("get_execution_history")
+        for page in executions.paginate(stateMachineArn=self.outputs.state_machine_arn):
+            for execution in page.get("executions", []):
+                if job_id_of_execution(execution["name"]) != job_id:
+                    continue
                 yield [
                     event
-                    for page in paginator.paginate(executionArn=f"{prefix}:{name}")
-                    for event in page.get("events", [])
+                    for events in history.paginate(executionArn=execution["executionArn"])
+                    for event in events.get("events", [])
                 ]
-            except self._sfn.exceptions.ExecutionDoesNotExist:
-                return
 
-    def retry(self, job_id: str) -> RetryOutcome:
+    def retry(self, job_id: str, *, pages_per_second: float = RETRY_PAGES_PER_SECOND) -> RetryOutcome:
         """Process a FAILED job's failed (and never finished) pages again and resume the job.
 
         Each step is safe to repeat, so an interrupted retry is finished by running it again; a job
-        that is no longer FAILED is left alone, which makes a second retry harmless.
+        that is no longer FAILED is left alone, which makes a second retry harmless. Pages are sent
+        again at ``pages_per_second`` at most, so a retry of thousands of pages arrives as a stream
+        the PageWorker's concurrency takes, not as one burst of throttled events.
         """
-        record = self.jobs.get_job(job_id)
+        record = self.jobs.get_job(job_id, count_pages=False)
         if record is None:
             raise LookupError(f"no job {job_id} in table {self.outputs.jobs_table}")
         if record.status != JobStatus.FAILED:
@@ -267,7 +274,10 @@ class JobsClient:
         for page_number in again:
             if recorded.get(page_number) == PageStatus.FAILED:
                 self.jobs.forget_failed_page(job_id, page_number)
-        for page_number in again:
+        started = time.monotonic()
+        for sent, page_number in enumerate(again):
+            # Paced from the start, so a slow request does not make the next ones burst.
+            time.sleep(max(0.0, started + sent / pages_per_second - time.monotonic()))
             self._redeliver_page(job_id, page_number)
         deadline = _same_span_from_now(record)
         retry_number = self.jobs.reopen_job(job_id, deadline=deadline)

@@ -12,7 +12,9 @@ if one stops applying).
    the value.
 4. DynamoDB writes are not isolated from each other: concurrent requests read and write an item
    without a lock, so two transactions that ADD to one counter can lose an increment (or both
-   pass a condition only one should). DynamoDB applies them one after another.
+   pass a condition only one should). DynamoDB applies them one after another. Nor does moto
+   refuse anything for contention: :mod:`pagefan.local.dynamodb_limits` isolates the writes and,
+   while an account runs, refuses conflicts and throttles as DynamoDB does.
 5. Lambda drops a function's ``LoggingConfig``: ``get_function_configuration`` does not give the
    log group the function writes to (`pagefan cost JOB_ID` reads it there, as on AWS).
 6. StopExecution right after StartExecution can find the execution's worker before it has built
@@ -43,6 +45,8 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+from pagefan.local import dynamodb_limits
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _applied = False
@@ -75,10 +79,10 @@ def apply() -> None:
     _applied = True
 
     _list_moto_modules_once()
-    # Inside the write lock that _serialise_dynamodb_writes adds: the items a transaction names are
-    # copied, and put back, while no other write can change them.
+    # Inside the write lock that dynamodb_limits adds: the items a transaction names are copied,
+    # and put back, while no other write can change them.
     _roll_back_transactions_by_item()
-    _serialise_dynamodb_writes()
+    dynamodb_limits.install()
     _stop_executions_not_yet_started()
     _keep_lambda_logging_config()
 
@@ -135,27 +139,6 @@ def apply() -> None:
         ):
             module.extract_json = extract_json  # type: ignore[attr-defined]
     json_path.extract_json = extract_json
-
-
-def _serialise_dynamodb_writes() -> None:
-    import functools
-    import threading
-
-    from moto.dynamodb.models import DynamoDBBackend
-
-    # Re-entrant: a transaction calls the single-item writes.
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
-        original = getattr(DynamoDBBackend, name, None)
-        if original is None:
-            continue
-
-        def serialised(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(*args, **kwargs)
-
-        functools.update_wrapper(serialised, original)
-        setattr(DynamoDBBackend, name, serialised)
 
 
 def _keep_lambda_logging_config() -> None:

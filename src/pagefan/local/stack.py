@@ -325,7 +325,7 @@ class StackDeployer:
 
     def _queue(self, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("QueueName") or _physical_name(self.deployment.stack_name, logical_id, limit=80)
-        attributes = {
+        attributes: dict[str, str] = {
             key: str(props[key])
             for key in (
                 "MessageRetentionPeriod",
@@ -336,6 +336,10 @@ class StackDeployer:
             )
             if key in props
         }
+        # JSON documents in the API, objects in the template.
+        for key in ("RedrivePolicy", "RedriveAllowPolicy"):
+            if key in props:
+                attributes[key] = json.dumps(props[key])
         url = self._client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         self._created(logical_id, url, Arn=self._arn("sqs", name), QueueName=name, QueueUrl=url)
 

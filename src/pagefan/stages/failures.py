@@ -1,7 +1,8 @@
 """Turning failures nobody else can report into job outcomes.
 
 Two kinds of message reach the failed-invocations queue: Lambda's on-failure records, and
-"Step Functions Execution Status Change" events for executions that were aborted or timed out.
+"Step Functions Execution Status Change" events for executions that failed, were aborted or
+timed out.
 
 Lambda sends an invocation that failed all its attempts to the on-failure destination, with the
 original event and the last error. A page the PageWorker could not process is recorded FAILED
@@ -12,7 +13,7 @@ the job FAILED with that reason and publishes the event, as for any rejected doc
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pagefan.aws.executions import start_job_execution
 from pagefan.aws.jobs import JobStore, deadline_after
 from pagefan.config import FailureRecorderSettings
 from pagefan.formats import JobInput, JobStatus, PageStatus, SourceRef
-from pagefan.job_ids import derive_job_id
+from pagefan.job_ids import derive_job_id, job_id_of_execution
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -78,7 +79,7 @@ def record_failed_invocation(
         reason = _reason(record, f"Splitting {key}")
         deadline = deadline_after(settings.job_deadline_seconds)
         if not jobs.create_job(job_id, source, deadline=deadline):
-            existing = jobs.get_job(job_id)
+            existing = jobs.get_job(job_id, count_pages=False)
             if existing is not None and existing.status != JobStatus.SPLITTING:
                 # The split did finish (an earlier attempt got through): the job is under way.
                 outcomes.append(RecordedFailure(job_id, None, reason, False))
@@ -91,24 +92,34 @@ def record_failed_invocation(
 
 
 EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
-RETRY_SUFFIX = "-retry-"
+ENDED_MARK = "-ended-"
+"""In the name of an execution the FailureRecorder started to end a job."""
 
 
 def record_ended_execution(
     event: Mapping[str, Any], *, jobs: JobStore, sfn: SFNClient, settings: FailureRecorderSettings
 ) -> list[RecordedFailure]:
-    """End the job of an execution that was aborted or timed out before it could end the job itself.
+    """End the job of an execution that failed, was aborted or timed out before it could end the job.
 
-    The job is ended by a new execution (named after the one that stopped) that carries the reason
-    as its rejection, so the state machine stays the one place that marks jobs FAILED and
-    publishes their events. A job that already ended is left alone.
+    The job is ended by a new execution (named after the one that stopped, so a duplicated event
+    starts it once) that carries the reason as its rejection, so the state machine stays the one
+    place that marks jobs FAILED and publishes their events. A job that already ended is left
+    alone: an execution that FAILED after marking its job FAILED is the ordinary end of a failed
+    job. If an execution the FailureRecorder started could not end the job either, the message is
+    refused, so the queue retries it and, after its receive limit, keeps it in the terminal queue
+    for a person: starting another would loop while the table refuses writes.
     """
     detail = event.get("detail", {})
     name, status = str(detail.get("name", "")), str(detail.get("status", ""))
-    job_id = name.split(RETRY_SUFFIX, 1)[0]
-    record = jobs.get_job(job_id)
+    job_id = job_id_of_execution(name)
+    record = jobs.get_job(job_id, count_pages=False)
     if record is None or record.terminal:
         return []
+    if ENDED_MARK in name:
+        raise RuntimeError(
+            f"Execution {name}, started to end job {job_id} FAILED, ended {status} without doing so: "
+            "check the jobs table and the execution's history, then run `pagefan retry` on the job."
+        )
     reason = (
         f"The job's execution {name} ended {status} before the job did. "
         "Run `pagefan retry` on the job to process what is missing."
@@ -120,9 +131,9 @@ def record_ended_execution(
         rejection=reason,
         rejection_stage="execution",
     )
-    sfn.start_execution(
-        stateMachineArn=settings.state_machine_arn, name=f"{name}-ended", input=json.dumps(job.to_dict())
-    )
+    # Within the 80-character limit whatever the ended execution's name was.
+    marker = hashlib.sha256(name.encode()).hexdigest()[:16]
+    start_job_execution(sfn, settings.state_machine_arn, job, name=f"{job_id}{ENDED_MARK}{marker}")
     return [RecordedFailure(job_id, None, reason, True)]
 
 

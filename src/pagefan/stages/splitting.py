@@ -50,14 +50,14 @@ def split_upload(
     """
     job_id = derive_job_id(source.bucket, source.key, source.version_id, source.etag)
     if not jobs.create_job(job_id, source, deadline=deadline_after(settings.job_deadline_seconds)):
-        existing = jobs.get_job(job_id)
+        existing = jobs.get_job(job_id, count_pages=False)
         if existing is not None and existing.status != JobStatus.SPLITTING:
             # Pages are written and counted already: make sure the execution exists, nothing more.
             if existing.status == JobStatus.RUNNING and existing.deadline:
                 job = JobInput(job_id=job_id, pages_total=existing.pages_total, deadline=existing.deadline)
                 start_job_execution(sfn, settings.state_machine_arn, job)
             return SplitOutcome(job_id=job_id, pages_total=existing.pages_total, duplicate=True)
-    record = jobs.get_job(job_id)
+    record = jobs.get_job(job_id, count_pages=False)
     deadline = (
         record.deadline if record and record.deadline else deadline_after(settings.job_deadline_seconds)
     )
