@@ -67,13 +67,11 @@ class _Bucket:
     tokens: float
     updated: float
 
-    def take(self, units: float, now: float) -> bool:
+    def available(self, now: float) -> float:
+        """The units that can be taken now (the bucket refilled up to ``now``)."""
         self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens < units:
-            return False
-        self.tokens -= units
-        return True
+        return self.tokens
 
 
 @dataclass
@@ -111,13 +109,22 @@ class DynamoDbEmulation:
 
     # --- checks, called with _LOCK held ---------------------------------------------------------
 
-    def _throttled(self, table: str, partition: str, units: float) -> bool:
-        if not self.limits.throttling:
-            return False
+    def _bucket(self, table: str, partition: str) -> _Bucket:
         rate = self.limits.partition_write_units_per_s
-        now = self.clock()
-        bucket = self._buckets.setdefault((table, partition), _Bucket(rate, rate, now))
-        return not bucket.take(units, now)
+        return self._buckets.setdefault((table, partition), _Bucket(rate, rate, self.clock()))
+
+    def _can_take(self, table: str, partition: str, units: float) -> bool:
+        return not self.limits.throttling or self._bucket(table, partition).available(self.clock()) >= units
+
+    def _take(self, table: str, partition: str, units: float) -> None:
+        if self.limits.throttling:
+            self._bucket(table, partition).tokens -= units
+
+    def _throttled(self, table: str, partition: str, units: float) -> bool:
+        if not self._can_take(table, partition, units):
+            return True
+        self._take(table, partition, units)
+        return False
 
     def check_single_write(self, table: Any, key: dict[str, Any], size: int) -> None:
         """Refuse a single write as DynamoDB would: held by a transaction, or over throughput."""
@@ -142,15 +149,23 @@ class DynamoDbEmulation:
                 for index in conflicting:
                     self.contention.add(Pressure.TRANSACTION_CONFLICTS, keys[index][1])
                 raise _cancelled(len(items), conflicting, "TransactionConflict")
+        # Each item is written twice (prepare and commit); a partition's items are taken together,
+        # and a refused transaction takes nothing.
+        units: dict[tuple[str, str], int] = {}
+        for (table, _, size), (_, partition) in zip(items, keys, strict=True):
+            units[(table.name, partition)] = units.get((table.name, partition), 0) + 2 * _write_units(size)
+        over = {where for where, needed in units.items() if not self._can_take(*where, needed)}
         throttled = [
             index
-            for index, ((table, _, size), (_, partition)) in enumerate(zip(items, keys, strict=True))
-            if self._throttled(table.name, partition, 2 * _write_units(size))
+            for index, ((table, _, _), (_, partition)) in enumerate(zip(items, keys, strict=True))
+            if (table.name, partition) in over
         ]
         if throttled:
             for index in throttled:
                 self.contention.add(Pressure.THROTTLED_WRITES, keys[index][1])
             raise _cancelled(len(items), throttled, "ThrottlingError")
+        for where, needed in units.items():
+            self._take(*where, needed)
         self._next_transaction += 1
         for item_key, _ in keys:
             self._held[item_key] = self._next_transaction
