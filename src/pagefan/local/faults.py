@@ -19,7 +19,7 @@ from typing import Any
 PAGE_CRASH_POINTS = (
     ("before-call.s3.PutObject", 1),  # before the page result is written
     ("after-call.s3.PutObject", 1),  # result written, page not recorded
-    ("after-call.dynamodb.TransactWriteItems", 1),  # recorded, response lost
+    ("after-call.dynamodb.PutItem", 1),  # recorded, response lost
 )
 
 

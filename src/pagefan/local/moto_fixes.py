@@ -21,6 +21,9 @@ if one stops applying).
    its environment, and fails with an internal error (a 500 the SDK retries, then raises). AWS
    stops it: the stop is kept until the program runs, then applied. (A stop that finds the
    environment built but the program not yet started was lost: the execution ran on.)
+7. The ``states:startExecution`` integration passes the ASL's parameters (``StateMachineArn``,
+   ``Name``, ``Input``: PascalCase, as AWS documents them) to boto3 as they are, which refuses
+   them (``KeyError: 'StateMachineArn'``): the Step Functions API names them in camelCase.
 
 Where moto does needless work per request, the runtime makes it cheaper without changing what
 any request returns (``pagefan run`` sends tens of thousands of requests to one process):
@@ -84,6 +87,7 @@ def apply() -> None:
     _roll_back_transactions_by_item()
     dynamodb_limits.install()
     _stop_executions_not_yet_started()
+    _start_executions_with_api_parameter_names()
     _keep_lambda_logging_config()
 
     import functools
@@ -310,3 +314,27 @@ def _stop_executions_not_yet_started() -> None:
     ExecutionWorker._get_evaluation_environment = evaluation_environment  # type: ignore[method-assign]
     ExecutionWorker.stop = stop  # type: ignore[method-assign]
     Program._eval_body = eval_body  # type: ignore[method-assign]
+
+
+def _start_executions_with_api_parameter_names() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn as sfn_service,
+    )
+
+    service = sfn_service.StateTaskServiceSfn
+    original = service.__dict__.get("_normalise_parameters")
+    if original is None:
+        raise RuntimeError("moto's StateTaskServiceSfn has no _normalise_parameters: re-check moto_fixes 7")
+
+    def normalise_parameters(
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original(self, parameters, boto_service_name, service_action_name)
+        # The API's members are camelCase (stateMachineArn, name, input, traceHeader).
+        for name in [key for key in parameters if key[:1].isupper()]:
+            parameters[name[0].lower() + name[1:]] = parameters.pop(name)
+
+    service._normalise_parameters = normalise_parameters  # type: ignore[method-assign]

@@ -1,0 +1,49 @@
+"""A job that polls for long hands itself to a new execution before Step Functions' history quota."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from pagefan.aws.jobs import JobStore
+from pagefan.formats import JobInput, SourceRef
+from tests.integration.pipeline import pipeline
+
+
+def test_a_job_whose_polls_spend_their_budget_continues_in_a_new_execution(tmp_path: Path) -> None:
+    # GIVEN the smallest history budget for polling, and a running job whose pages never finish
+    with pipeline(tmp_path, parameters={"PollEventBudget": "100"}) as stack:
+        jobs = JobStore(stack.account.client("dynamodb"), stack.outputs["JobsTableName"])
+        source = SourceRef(bucket="raw", key="slow.pdf", version_id="v", etag="e", size=1)
+        job_id = "0123456789abcdef0123456789abcdef"
+        assert jobs.create_job(job_id, source, deadline="2099-01-01T00:00:00.000Z")
+        jobs.mark_running(job_id, pages_total=2, sha256="0" * 64)
+        job = JobInput(job_id=job_id, pages_total=2, deadline="2099-01-01T00:00:00.000Z")
+        sfn = stack.account.client("stepfunctions")
+        machine = stack.outputs["DocumentJobArn"]
+        sfn.start_execution(stateMachineArn=machine, name=job_id, input=json.dumps(job.to_dict()))
+
+        # WHEN its first execution has polled through its budget
+        deadline = time.monotonic() + 120  # a guard against a hang: the wait is for a state
+        continued: list[dict[str, object]] = []
+        while not continued:
+            assert time.monotonic() < deadline, "the job was never handed to a new execution"
+            time.sleep(0.5)
+            continued = [
+                execution
+                for execution in sfn.list_executions(stateMachineArn=machine)["executions"]
+                if str(execution["name"]).startswith(f"{job_id}-continued-")
+            ]
+
+        # THEN the first ended SUCCEEDED, having handed the same input to one that runs on
+        first = sfn.describe_execution(
+            executionArn=machine.replace(":stateMachine:", ":execution:") + f":{job_id}"
+        )
+        assert first["status"] == "SUCCEEDED"
+        successor = sfn.describe_execution(executionArn=str(continued[0]["executionArn"]))
+        assert json.loads(successor["input"]) == job.to_dict()
+        assert len(str(successor["name"])) <= 80
+        record = jobs.get_job(job_id)
+        assert record is not None and record.status == "RUNNING"
+        sfn.stop_execution(executionArn=str(continued[0]["executionArn"]))
