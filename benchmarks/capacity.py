@@ -113,6 +113,18 @@ QUOTAS_TABLE: tuple[Quota, ...] = (
         "https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html",
         "MemorySize",
     ),
+    # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+    # "For throttling errors (429) ... Lambda returns the event to the queue and attempts to run the function
+    # again for up to 6 hours by default. The retry interval increases exponentially from 1 second after the
+    # first attempt to a maximum of 5 minutes."
+    Quota(
+        "lambda_async_throttle_retry_s",
+        "Lambda: a throttled asynchronous event is retried after up to (backoff from 1 s)",
+        300,
+        "s",
+        "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html",
+        "fixed (more concurrency avoids it)",
+    ),
     # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html
     # "each individual partition is limited to 1,000 write units per second and 3,000 read units per second"
     Quota(
@@ -425,6 +437,12 @@ class Check:
     limit: float
     unit: str
     note: str = ""
+    label: str = ""
+
+    @property
+    def what(self) -> str:
+        """What is checked: the label, or the quota's own description."""
+        return self.label or QUOTAS[self.quota].what
 
     @property
     def utilisation(self) -> float:
@@ -707,6 +725,37 @@ def _history_check(
     )
 
 
+def _throttle_check(arriving: float, served: float, q: Mapping[str, float]) -> Check:
+    """Pages arriving at the PageWorker against what its concurrency serves; above it, events throttle."""
+    note = "S3 events arriving against what the PageWorker's concurrency serves"
+    if arriving > served:
+        note += (
+            "; throttled events come back after 1 s, 2 s, ... up to "
+            f"{q['lambda_async_throttle_retry_s']:.0f} s, so the backlog's last pages can land minutes "
+            "after the modelled end"
+        )
+    return Check(
+        "lambda_async_throttle_retry_s",
+        arriving,
+        served,
+        "pages/s",
+        note,
+        label="PageWorker: pages arriving / pages served at its concurrency",
+    )
+
+
+def _rates_note(
+    doc: _Document, measured: Measured, settings: Settings, concurrency: int, split_rate: float
+) -> str:
+    return (
+        f"PageWorker on Lambda: {doc.page_s * 1000:.0f} ms a page ({measured.worker_ms_per_page:.1f} ms of "
+        f"analysis measured, at {settings.memory_mb['PageWorker']} MB's CPU share, plus GET, PUT and "
+        "PutItem), "
+        f"so {concurrency} environments serve {concurrency / doc.page_s:,.0f} pages/s; one Splitter writes "
+        f"{split_rate:,.0f} pages/s."
+    )
+
+
 def predict_document(
     pages: int,
     measured: Measured,
@@ -774,10 +823,10 @@ def predict_document(
         ),
         Check(
             "dynamodb_partition_rcu",
-            poll_read_units(pages, a, q) / settings.poll_interval_s,
+            poll_read_units(pages, a, q),
             q["dynamodb_partition_rcu"],
             "RCU/s",
-            f"one strongly consistent read of every page item per poll ({poll_read_units(pages, a, q)} RCU)",
+            "a poll reads every page item, strongly consistent, within a second (then none until the next)",
         ),
         Check(
             "s3_put_per_prefix",
@@ -788,6 +837,7 @@ def predict_document(
         ),
         Check("s3_get_per_prefix", page_rate, q["s3_get_per_prefix"], "requests/s", "PageWorkers' GETs"),
         _history_check(pages, polls, settings, a, q),
+        _throttle_check(pages / doc.split.binding.seconds, concurrency / doc.page_s, q),
     )
     environments = {
         "PageWorker": min(concurrency, pages),
@@ -801,7 +851,10 @@ def predict_document(
         stages=(upload, split, pages_stage, poll, combine, export, finish),
         checks=checks,
         cost=job_cost(usage, prices),
-        notes=(f"Measured costs: {measured.source}.",),
+        notes=(
+            f"Measured costs: {measured.source}.",
+            _rates_note(doc, measured, settings, concurrency, pages / doc.split.binding.seconds),
+        ),
     )
 
 
@@ -984,6 +1037,7 @@ def predict_burst(
             "one per upload",
         ),
         _history_check(pages, polls, settings, a, q),
+        _throttle_check(total / window_s, concurrency / doc.page_s, q),
     )
     environments = {
         "PageWorker": min(concurrency, total),
@@ -1007,6 +1061,7 @@ def predict_burst(
         cost=job_cost(usage, prices),
         notes=(
             f"Measured costs: {measured.source}.",
+            _rates_note(doc, measured, settings, concurrency, pages / doc.split.binding.seconds),
             "Stages after the pages are those of the last document uploaded; its pages are the last ones "
             "recorded (S3 events are served roughly in order).",
         ),
@@ -1230,7 +1285,7 @@ def _prediction_lines(p: Prediction, knobs: list[KnobEffect]) -> list[str]:
             ["quota", "demand", "limit", "use", "what"],
             [
                 [
-                    QUOTAS[c.quota].what,
+                    c.what,
                     f"{c.demand:,.0f} {c.unit}",
                     f"{c.limit:,.0f}",
                     f"{c.utilisation:.0%}" + (" **throttled**" if c.utilisation > 1 else ""),

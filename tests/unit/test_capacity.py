@@ -233,3 +233,14 @@ def test_results_md_section_names_the_binding_limits_and_the_knobs() -> None:
     assert "PageConcurrency 50 → 200" in text
     for quota in capacity.QUOTAS_TABLE:
         assert quota.source in text
+
+
+def test_pages_arriving_faster_than_the_concurrency_serves_are_flagged_as_throttled() -> None:
+    def throttle(settings: Settings) -> capacity.Check:
+        p = document(10_000, settings, MEASURED)
+        return next(c for c in p.checks if c.quota == "lambda_async_throttle_retry_s")
+
+    assert throttle(Settings(page_concurrency=200)).utilisation < 1
+    starved = throttle(Settings(page_concurrency=2))
+    assert starved.utilisation > 1
+    assert "up to 300 s" in starved.note
