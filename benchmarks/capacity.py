@@ -245,6 +245,19 @@ QUOTAS_TABLE: tuple[Quota, ...] = (
 
 QUOTAS: dict[str, Quota] = {q.key: q for q in QUOTAS_TABLE}
 
+SHORT_NAMES: dict[str, str] = {
+    "lambda_account_concurrency": "Lambda account concurrency",
+    "lambda_async_throttle_retry_s": "PageWorker throttled",
+    "dynamodb_partition_wcu": "DynamoDB partition writes",
+    "dynamodb_partition_rcu": "DynamoDB partition reads",
+    "dynamodb_new_table_wcu": "DynamoDB table writes",
+    "s3_put_per_prefix": "S3 PUTs per prefix",
+    "s3_get_per_prefix": "S3 GETs per prefix",
+    "sfn_transition_refill": "Step Functions transitions",
+    "sfn_start_execution_refill": "StartExecution rate",
+    "sfn_history_events": "execution history",
+}
+
 
 def quota_values(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
     """The quotas' values by key, with ``overrides`` (a quota increase, another region) applied."""
@@ -1094,6 +1107,7 @@ class KnobEffect:
     stage_before_s: float
     stage_after_s: float
     binding_after: str
+    over_quota_after: tuple[str, ...] = ()
 
 
 def knob_effects(
@@ -1118,6 +1132,9 @@ def knob_effects(
                 stage_before_s=base.stage(knob.stage).seconds,
                 stage_after_s=stage.seconds,
                 binding_after=stage.binding.limit,
+                over_quota_after=tuple(
+                    SHORT_NAMES.get(c.quota, c.quota) for c in after.checks if c.utilisation > 1
+                ),
             )
         )
     return effects
@@ -1181,6 +1198,7 @@ BURST_KNOBS: tuple[Knob, ...] = (
         "PageConcurrency 50 → 20", "Pages recorded (all documents)", lambda s: replace(s, page_concurrency=20)
     ),
     Knob("PollIntervalSeconds 5 → 10", "Progress seen (poll)", lambda s: replace(s, poll_interval_s=10)),
+    Knob("PdfPagesPerPart 50 → 10", "Export", lambda s: replace(s, pdf_pages_per_part=10)),
     Knob(
         "a region with 800 transitions/s",
         "Progress seen (poll)",
@@ -1298,7 +1316,7 @@ def _prediction_lines(p: Prediction, knobs: list[KnobEffect]) -> list[str]:
         "Which knob moves it (each alone, from the defaults):",
         "",
         *_table(
-            ["knob", "end to end", "cost", "stage", "stage takes", "binds it after"],
+            ["knob", "end to end", "cost", "stage", "stage takes", "binds it after", "over a quota after"],
             [
                 [
                     k.knob,
@@ -1307,6 +1325,7 @@ def _prediction_lines(p: Prediction, knobs: list[KnobEffect]) -> list[str]:
                     k.stage,
                     f"{_duration(k.stage_before_s)} → {_duration(k.stage_after_s)}",
                     k.binding_after,
+                    "; ".join(k.over_quota_after) or "none",
                 ]
                 for k in knobs
             ],
