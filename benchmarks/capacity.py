@@ -1168,6 +1168,14 @@ DOCUMENT_KNOBS: tuple[Knob, ...] = (
         "Pages recorded",
         _both(lambda s: replace(s, writes_in_flight=32), _with_memory("Splitter", 1769)),
     ),
+    Knob(
+        "those two and PageConcurrency 50 → 200",
+        "Pages recorded",
+        _both(
+            lambda s: replace(s, writes_in_flight=32, page_concurrency=200),
+            _with_memory("Splitter", 1769),
+        ),
+    ),
     Knob("Combiner MemorySize 1024 → 1769", "Combiner", _with_memory("Combiner", 1769)),
     Knob(
         "RenderPdfParts MaxConcurrency 10 → 40 (ASL; the inline Map's quota)",
