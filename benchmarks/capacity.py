@@ -1211,6 +1211,12 @@ BURST_KNOBS: tuple[Knob, ...] = (
         lambda s: replace(s, page_concurrency=900),
     ),
     Knob(
+        "PageConcurrency 900 and account concurrency 1,000 → 2,000 (quota increase)",
+        "Pages recorded (all documents)",
+        lambda s: replace(s, page_concurrency=900),
+        {"lambda_account_concurrency": 2000.0},
+    ),
+    Knob(
         "PageConcurrency 50 → 20", "Pages recorded (all documents)", lambda s: replace(s, page_concurrency=20)
     ),
     Knob("PollIntervalSeconds 5 → 10", "Progress seen (poll)", lambda s: replace(s, poll_interval_s=10)),
