@@ -1,5 +1,7 @@
 """benchmarks/RESULTS.md from benchmarks/results.json (written by bench.py; rerun alone to re-render).
 
+Its last section is the capacity model's predictions (benchmarks/capacity.py), computed from the same results.
+
 .venv/bin/python benchmarks/report.py
 """
 
@@ -8,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+
+from capacity import capacity_section  # benchmarks/capacity.py: the predictions for AWS
 
 HERE = Path(__file__).resolve().parent
 
@@ -245,6 +249,7 @@ def render(results: dict[str, Any]) -> str:
             if key:
                 out += [f"- **{t['target']}** missed: {EXPLAIN[key]}", ""]
     out += [
+        *capacity_section(results),
         "Reproduce: `make bench` (7 to 9 minutes on 2 cores); `benchmarks/results.json` holds every figure.",
         "",
     ]
