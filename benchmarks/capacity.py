@@ -399,10 +399,11 @@ class Assumptions:
     sfn_state_s: float = 0.05
     # A page item (job id, page, status, timestamps): 1 WCU to write, read back by the poll's Query.
     page_item_kb: float = 0.3
-    # The poll loop (Wait, Query task, Pass, Choice): history events and state transitions per poll, and
-    # per extra Query page beyond the first (ASL loops on LastEvaluatedKey).
-    poll_events: int = 15
-    poll_transitions: int = 5
+    # The poll loop (Wait, StartCount, the Query task, AddPageCounts, MorePages, CheckProgress): history
+    # events and state transitions per poll, and per extra Query page beyond the first (ASL loops on
+    # LastEvaluatedKey); the state machine counts the same 8 + 9 per page against PollEventBudget.
+    poll_events: int = 17
+    poll_transitions: int = 6
     extra_query_page_events: int = 9
     extra_query_page_transitions: int = 3
     # Events outside the poll loop: the fixed states, and each Map iteration (entered, scheduled, started,
