@@ -439,6 +439,10 @@ def main() -> None:
         "peak_rss_mb": {"pages": max(args.sizes), "functions": peak},
         "import_ms": imports,
     }
+    print("recording: old design against new", file=sys.stderr, flush=True)
+    from recording import recording_rates  # benchmarks/recording.py
+
+    results["recording"] = recording_rates(pages=2000, recorders=50)
     results["targets"] = targets(results)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
