@@ -15,6 +15,7 @@ import pypdf
 
 from pagefan.formats import JobRecord, PageRecord
 from pagefan.local.account import EmulatedAccount
+from pagefan.local.dynamodb_limits import DynamoDbLimits
 from pagefan.local.faults import FaultPlan
 from pagefan.local.jobs_client import JobsClient, StackOutputs
 
@@ -116,6 +117,7 @@ def pipeline(
     workers: int = 2,
     template: Path = TEMPLATE,
     enforce_iam: bool = False,
+    dynamodb_limits: DynamoDbLimits | None = None,
 ) -> Iterator[Pipeline]:
     """Deploy template.yaml into a fresh emulated account, with an observer on the job event bus.
 
@@ -129,6 +131,7 @@ def pipeline(
         function_overrides=function_overrides,
         faults=faults,
         enforce_iam=enforce_iam,
+        dynamodb_limits=dynamodb_limits,
     ) as account:
         outputs = account.deployment.outputs
         sqs, events = account.client("sqs"), account.client("events")

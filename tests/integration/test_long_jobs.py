@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import JobInput, SourceRef
+from pagefan.formats import JobInput, PageCounts, SourceRef, page_sort_key
+from pagefan.local.dynamodb_limits import DynamoDbLimits
 from tests.integration.pipeline import pipeline
 
 
@@ -47,3 +48,51 @@ def test_a_job_whose_polls_spend_their_budget_continues_in_a_new_execution(tmp_p
         record = jobs.get_job(job_id)
         assert record is not None and record.status == "RUNNING"
         sfn.stop_execution(executionArn=str(continued[0]["executionArn"]))
+
+
+def test_progress_is_counted_across_query_pages(tmp_path: Path) -> None:
+    # GIVEN a job of 1,200 recorded pages whose items, over 1 KB each, take two 1 MB query pages
+    # (written fast, so this test alone turns the partition's throughput limit off)
+    pages = 1200
+    with pipeline(tmp_path, dynamodb_limits=DynamoDbLimits(throttling=False)) as stack:
+        dynamodb = stack.account.client("dynamodb")
+        table = stack.outputs["JobsTableName"]
+        jobs = JobStore(dynamodb, table)
+        source = SourceRef(bucket="raw", key="big.pdf", version_id="v", etag="e", size=1)
+        job_id = "fedcba9876543210fedcba9876543210"
+        assert jobs.create_job(job_id, source, deadline="2099-01-01T00:00:00.000Z")
+        jobs.mark_running(job_id, pages_total=pages, sha256="0" * 64)
+        items = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "job_id": {"S": job_id},
+                        "item": {"S": page_sort_key(page)},
+                        "page_number": {"N": str(page)},
+                        "status": {"S": "FAILED" if page == pages else "DONE"},
+                        "padding": {"S": "x" * 1024},
+                    }
+                }
+            }
+            for page in range(1, pages + 1)
+        ]
+        for start in range(0, pages, 25):
+            dynamodb.batch_write_item(RequestItems={table: items[start : start + 25]})
+        assert jobs.count_pages(job_id) == PageCounts(done=pages - 1, failed=1)
+
+        # WHEN its execution polls
+        job = JobInput(job_id=job_id, pages_total=pages, deadline="2099-01-01T00:00:00.000Z")
+        sfn = stack.account.client("stepfunctions")
+        machine = stack.outputs["DocumentJobArn"]
+        sfn.start_execution(stateMachineArn=machine, name=job_id, input=json.dumps(job.to_dict()))
+        record = stack.client.wait(job_id, timeout=120)
+
+        # THEN it counted every page over both query pages, and failed the job for its one failed page
+        assert record is not None and record.error is not None
+        assert record.error.stage == "pages", record.error.reason
+        assert record.error.reason.startswith(f"1 of {pages} pages could not be processed")
+        history = sfn.get_execution_history(
+            executionArn=machine.replace(":stateMachine:", ":execution:") + f":{job_id}", maxResults=1000
+        )["events"]
+        entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+        assert entered.count("CountMorePages") >= 1
