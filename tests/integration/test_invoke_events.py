@@ -12,6 +12,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,17 @@ def _read(invoker: Invoker, bucket_output: str, key: str) -> bytes:
 
 
 def _execution_statuses(invoker: Invoker) -> list[str]:
+    """The executions' statuses once none is RUNNING any more (a stop takes effect asynchronously)."""
     sfn = invoker.account.client("stepfunctions")
     arn = invoker.account.deployment.outputs["DocumentJobArn"]
-    return [execution["status"] for execution in sfn.list_executions(stateMachineArn=arn)["executions"]]
+    deadline = time.monotonic() + 60  # a guard against a hang: the wait is for a state
+    while True:
+        statuses = [
+            execution["status"] for execution in sfn.list_executions(stateMachineArn=arn)["executions"]
+        ]
+        if "RUNNING" not in statuses or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.1)
 
 
 def _shown_size(page: PageObject) -> tuple[int, int]:
