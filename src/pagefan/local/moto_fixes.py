@@ -19,6 +19,10 @@ if one stops applying).
    its environment, and fails with an internal error (a 500 the SDK retries, then raises). AWS
    stops it: the stop is kept until the program runs, then applied. (A stop that finds the
    environment built but the program not yet started was lost: the execution ran on.)
+7. An execution's history grows without bound; AWS fails an execution at 25,000 history events
+   (the 25,000th is ExecutionFailed, unless it is ExecutionSucceeded), with the cause "The execution
+   reached the maximum number of history events (25000).". The engine records the same events per
+   state as AWS does; the runtime counts them and fails the execution there (``States.Runtime``).
 
 Where moto does needless work per request, the runtime makes it cheaper without changing what
 any request returns (``pagefan run`` sends tens of thousands of requests to one process):
@@ -44,6 +48,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+HISTORY_EVENT_LIMIT = 25_000
+HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({HISTORY_EVENT_LIMIT})."
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _applied = False
 
@@ -81,6 +87,7 @@ def apply() -> None:
     _serialise_dynamodb_writes()
     _stop_executions_not_yet_started()
     _keep_lambda_logging_config()
+    _fail_executions_at_history_limit()
 
     import functools
     import importlib
@@ -327,3 +334,60 @@ def _stop_executions_not_yet_started() -> None:
     ExecutionWorker._get_evaluation_environment = evaluation_environment  # type: ignore[method-assign]
     ExecutionWorker.stop = stop  # type: ignore[method-assign]
     Program._eval_body = eval_body  # type: ignore[method-assign]
+
+
+def _existing(owner: Any, name: str) -> Any:
+    """``owner.name``, which a correction replaces; fails loudly when moto no longer has it."""
+    target = owner.__dict__.get(name)
+    if target is None:
+        raise RuntimeError(
+            f"moto changed: {owner.__qualname__}.{name} is gone; re-check pagefan.local.moto_fixes"
+        )
+    return target
+
+
+def _fail_executions_at_history_limit() -> None:
+    import threading
+
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+
+    original_init = _existing(Environment, "__init__")
+    original_add = _existing(EventManager, "add_event")
+    endings = {
+        HistoryEventType.ExecutionSucceeded,
+        HistoryEventType.ExecutionFailed,
+        HistoryEventType.ExecutionAborted,
+        HistoryEventType.ExecutionTimedOut,
+    }
+    # Orders the count against the events of an execution's parallel branches and iterations.
+    lock = threading.Lock()
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        # The execution's own environment: a frame (a Map iteration, a Parallel branch) is built the
+        # same way, then takes the execution's manager instead of the one made here.
+        self.event_manager.pagefan_execution = self
+
+    def add_event(self: Any, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+        with lock:
+            recorded = len(self._history_event_list)
+            if recorded < HISTORY_EVENT_LIMIT - 1 or (
+                event_type in endings and recorded < HISTORY_EVENT_LIMIT
+            ):
+                event_id: int = original_add(self, context, event_type, *args, **kwargs)
+                return event_id
+            execution = getattr(self, "pagefan_execution", None)
+            first = not getattr(self, "pagefan_history_full", False)
+            self.pagefan_history_full = True
+        # The event is not recorded; the execution ends after the state that wanted it, its last
+        # event (the 25,000th) ExecutionFailed.
+        if first and execution is not None:
+            execution.set_error(
+                ExecutionFailedEventDetails(error="States.Runtime", cause=HISTORY_LIMIT_CAUSE)
+            )
+        return recorded
+
+    Environment.__init__ = init  # type: ignore[method-assign]
+    EventManager.add_event = add_event  # type: ignore[method-assign]

@@ -9,10 +9,14 @@ exactly those two points:
   retries, on-failure destination).
 * ``lambda_eval_utils._invoke_lambda_function``: the Step Functions engine's call to Lambda,
   for both ``lambda:invoke`` and plain function ARNs; the runtime runs the handler and returns
-  Lambda's response shape, ``FunctionError`` included, so Retry and Catch see the real error.
+  Lambda's response shape, ``FunctionError`` included, so Retry and Catch see the real error. A
+  refusal of the Invoke call itself (429 TooManyRequestsException) is raised as the SDK raises it,
+  which the engine names ``Lambda.TooManyRequestsException``.
 
 * ``StepFunctionResponse.stop_execution``: AWS reports an aborted execution on the default event
   bus ("Step Functions Execution Status Change"); moto does not, so the runtime publishes it.
+* ``BaseExecutionWorkerCommunication.terminated``: the engine's end of an execution. AWS reports
+  every other end too (SUCCEEDED, FAILED, TIMED_OUT); the runtime publishes those from here.
 
 It also makes the S3 event body match AWS's (keys keep ``/``, versionId and sequencer present)
 and drops the second ObjectCreated event moto emits for a completed multipart upload.
@@ -25,6 +29,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus
+
+from botocore.exceptions import ClientError
 
 AsyncInvoke = Callable[[str, dict[str, Any]], None]
 """(function ARN, event) → None: queue an asynchronous invocation."""
@@ -45,15 +51,23 @@ def install(
     on_s3_notification: AsyncInvoke,
     on_lambda_invoke: SyncInvoke,
     on_execution_stopped: Callable[[str], None],
+    on_execution_ended: Callable[[str], None] | None = None,
 ) -> None:
-    """Route moto's S3 notifications, Step Functions Lambda calls and stopped executions to callbacks."""
+    """Route moto's S3 notifications, Step Functions Lambda calls and ended executions to callbacks.
+
+    ``on_execution_stopped`` hears of StopExecution calls; ``on_execution_ended`` of every other end
+    (an execution that SUCCEEDED, FAILED or TIMED_OUT).
+    """
     global _installed
     _callbacks["s3"] = on_s3_notification
     _callbacks["lambda"] = on_lambda_invoke
     _callbacks["stopped"] = on_execution_stopped
+    if on_execution_ended is not None:
+        _callbacks["ended"] = on_execution_ended
     if _installed:
         return
     _installed = True
+    _report_ended_executions()
 
     import moto.s3.notifications as notifications
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -97,6 +111,8 @@ def install(
             raw = parameters.get("Payload") or b"{}"
             event = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
             ok, payload = _callbacks["lambda"](str(parameters["FunctionName"]), event)
+        except ClientError:
+            raise  # Lambda refused the call itself: the engine names it Lambda.<Code>
         except Exception as error:
             # An exception escaping here would be an uncatchable States.Runtime in the engine;
             # Lambda reports it as a function error, which Retry and Catch can see.
@@ -116,3 +132,22 @@ def install(
     notifications._invoke_awslambda = invoke_async
     lambda_eval_utils._invoke_lambda_function = invoke_sync
     StepFunctionResponse.stop_execution = stop_execution_and_report
+
+
+def _report_ended_executions() -> None:
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.backend import execution
+
+    communication = execution.BaseExecutionWorkerCommunication
+    original = communication.__dict__.get("terminated")
+    if original is None:  # fail loudly: without it, FAILED executions would end unreported
+        raise RuntimeError("moto changed: BaseExecutionWorkerCommunication.terminated is gone")
+
+    def terminated(self: Any) -> None:
+        original(self)
+        report = _callbacks.get("ended")
+        # ABORTED is reported where StopExecution is called (see stop_execution_and_report).
+        if report is not None and self.execution.exec_status != ExecutionStatus.ABORTED:
+            report(self.execution.exec_arn)
+
+    communication.terminated = terminated  # type: ignore[method-assign]
