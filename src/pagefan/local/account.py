@@ -225,7 +225,6 @@ class EmulatedAccount:
         moto_hooks.install(
             on_s3_notification=self._deliver_async,
             on_lambda_invoke=self._invoke_sync,
-            on_execution_stopped=self._report_stopped_execution,
             on_execution_ended=self._report_ended_execution,
         )
 
@@ -553,13 +552,8 @@ class EmulatedAccount:
             url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=ACCOUNT_ID)["QueueUrl"]
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
 
-    def _report_stopped_execution(self, execution_arn: str) -> None:
-        # Off the server's request thread: the event is published through the server itself.
-        if self._async_pool is not None:
-            self._async_pool.submit(self._publish_execution_status, execution_arn)
-
     def _report_ended_execution(self, execution_arn: str) -> None:
-        # Off the engine's thread, as for a stop: publishing goes through the server.
+        # Off the engine's thread: the event is published through the server itself.
         if self._async_pool is not None and not self._stopping.is_set():
             self._async_pool.submit(self._publish_ended_execution, execution_arn)
 

@@ -13,10 +13,10 @@ exactly those two points:
   refusal of the Invoke call itself (429 TooManyRequestsException) is raised as the SDK raises it,
   which the engine names ``Lambda.TooManyRequestsException``.
 
-* ``StepFunctionResponse.stop_execution``: AWS reports an aborted execution on the default event
-  bus ("Step Functions Execution Status Change"); moto does not, so the runtime publishes it.
 * ``BaseExecutionWorkerCommunication.terminated``: the engine's end of an execution. AWS reports
-  every other end too (SUCCEEDED, FAILED, TIMED_OUT); the runtime publishes those from here.
+  every end (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) on the default event bus ("Step Functions
+  Execution Status Change"); moto reports none, so the runtime publishes each from here, once the
+  status is final (a StopExecution call returns before the execution has ended ABORTED).
 
 It also makes the S3 event body match AWS's (keys keep ``/``, versionId and sequencer present)
 and drops the second ObjectCreated event moto emits for a completed multipart upload.
@@ -50,20 +50,13 @@ def install(
     *,
     on_s3_notification: AsyncInvoke,
     on_lambda_invoke: SyncInvoke,
-    on_execution_stopped: Callable[[str], None],
-    on_execution_ended: Callable[[str], None] | None = None,
+    on_execution_ended: Callable[[str], None],
 ) -> None:
-    """Route moto's S3 notifications, Step Functions Lambda calls and ended executions to callbacks.
-
-    ``on_execution_stopped`` hears of StopExecution calls; ``on_execution_ended`` of every other end
-    (an execution that SUCCEEDED, FAILED or TIMED_OUT).
-    """
+    """Route moto's S3 notifications, Step Functions Lambda calls and ended executions to callbacks."""
     global _installed
     _callbacks["s3"] = on_s3_notification
     _callbacks["lambda"] = on_lambda_invoke
-    _callbacks["stopped"] = on_execution_stopped
-    if on_execution_ended is not None:
-        _callbacks["ended"] = on_execution_ended
+    _callbacks["ended"] = on_execution_ended
     if _installed:
         return
     _installed = True
@@ -71,16 +64,6 @@ def install(
 
     import moto.s3.notifications as notifications
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-    from moto.stepfunctions.responses import StepFunctionResponse
-
-    original_stop = StepFunctionResponse.stop_execution
-
-    def stop_execution_and_report(self: Any) -> Any:
-        result = original_stop(self)
-        report = _callbacks.get("stopped")
-        if report is not None:  # no account attached: moto in-process, as in unit tests
-            report(self._get_param("executionArn"))
-        return result
 
     original_event = notifications._get_s3_event
     original_send = notifications.send_event
@@ -131,11 +114,9 @@ def install(
     notifications.send_event = send_event_once
     notifications._invoke_awslambda = invoke_async
     lambda_eval_utils._invoke_lambda_function = invoke_sync
-    StepFunctionResponse.stop_execution = stop_execution_and_report
 
 
 def _report_ended_executions() -> None:
-    from moto.stepfunctions.parser.api import ExecutionStatus
     from moto.stepfunctions.parser.backend import execution
 
     communication = execution.BaseExecutionWorkerCommunication
@@ -146,8 +127,7 @@ def _report_ended_executions() -> None:
     def terminated(self: Any) -> None:
         original(self)
         report = _callbacks.get("ended")
-        # ABORTED is reported where StopExecution is called (see stop_execution_and_report).
-        if report is not None and self.execution.exec_status != ExecutionStatus.ABORTED:
+        if report is not None:  # no account attached: moto in-process, as in unit tests
             report(self.execution.exec_arn)
 
     communication.terminated = terminated  # type: ignore[method-assign]
