@@ -118,14 +118,18 @@ def pipeline(
     template: Path = TEMPLATE,
     enforce_iam: bool = False,
     dynamodb_limits: DynamoDbLimits | None = None,
+    lambda_time_scale: float = 0.01,
 ) -> Iterator[Pipeline]:
     """Deploy template.yaml into a fresh emulated account, with an observer on the job event bus.
 
     With ``enforce_iam``, every handler runs as its own role under moto's IAM enforcement.
+    ``lambda_time_scale`` runs Lambda's asynchronous clock faster than AWS's (a minute's retry delay
+    in 0.6 s, by default here), so that a test of a failing function does not wait minutes.
     """
     with EmulatedAccount(
         template,
         workers=workers,
+        lambda_time_scale=lambda_time_scale,
         work_dir=work_dir,
         parameters=parameters,
         function_overrides=function_overrides,

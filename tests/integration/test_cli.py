@@ -12,6 +12,7 @@ from pathlib import Path
 import pypdf
 
 from pagefan.local.account import EmulatedAccount
+from pagefan.local.contention import Pressure
 from pagefan.local.samples import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 
@@ -147,9 +148,13 @@ def test_a_local_run_writes_outputs_a_gallery_and_a_json_summary(tmp_path: Path)
         "error",
         "outputs",
         "timings",
+        "contention",
     }
     assert (summary["status"], summary["pages_total"], summary["pages_failed"]) == ("COMPLETED", 4, 0)
     assert summary["functions"]["PageWorker"]["invocations"] == 4
+    # what the emulated account refused or delayed: 4 pages fit in PageConcurrency (50), so nothing
+    assert set(summary["contention"]) == {kind.value for kind in Pressure}
+    assert summary["contention"][Pressure.LAMBDA_THROTTLES] == 0
     # and the job's cost, from what the runtime wrote to CloudWatch Logs as Lambda would
     cost = {item["what"]: item["quantity"] for item in summary["cost"]["items"]}
     assert summary["cost"]["pages"] == 4 and cost["Lambda PageWorker requests"] == 4

@@ -50,8 +50,9 @@ def test_every_event_delivered_two_or_three_times_makes_one_job_and_one_executio
     with pipeline(tmp_path, faults=FaultPlan(duplicate=1.0, seed=3)) as stack:
         record = stack.run(make_sample_pdf(5), "twice.pdf")
         stack.account.wait_until_idle()
-        # 1 upload event + 5 page events, each delivered 2 or 3 times
-        assert stack.account.schedule.duplicated == 6
+        # 1 upload event + 5 page events, each delivered 2 or 3 times (the Splitter's copies run at
+        # once, as on Lambda, so a page object can be written, and its event sent, by more than one)
+        assert stack.account.schedule.duplicated >= 6
         assert stack.account.functions["Splitter"].stats.invocations >= 2
         assert record.status == JobStatus.COMPLETED
         assert (record.pages_done, record.pages_failed) == (5, 0)

@@ -190,8 +190,8 @@ def test_a_file_that_is_not_a_pdf_fails_at_the_split_and_the_upload_is_untouched
 
 
 def test_an_aborted_execution_ends_its_job_failed(tmp_path: Path) -> None:
-    # GIVEN a job whose execution is running
-    with pipeline(tmp_path, workers=1) as stack:
+    # GIVEN a job whose execution is running (its 30 pages one at a time: PageConcurrency 1)
+    with pipeline(tmp_path, parameters={"PageConcurrency": "1"}) as stack:
         path = tmp_path / "long.pdf"
         path.write_bytes(make_sample_pdf(30))
         upload = stack.client.upload(path)

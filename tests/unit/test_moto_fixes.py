@@ -204,3 +204,48 @@ def test_an_execution_stopped_before_its_worker_runs_ends_aborted(monkeypatch: A
                 break
             time.sleep(0.05)
         assert status == "ABORTED"
+
+
+# moto's own engine, in a process the runtime's corrections never touched.
+_LOOP_WITHOUT_FIXES = """
+import json, time
+import boto3
+from moto import mock_aws
+
+loop = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}}
+with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = sfn.create_state_machine(
+        name="loops", definition=json.dumps(loop), roleArn="arn:aws:iam::123456789012:role/r"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    # The history counted in place: reading it through the API costs more than the loop.
+    backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]
+    worker = next(e for e in backend._get_executions() if e.exec_arn == execution).exec_worker
+    deadline = time.monotonic() + 600
+    events = 0
+    while events <= LIMIT and time.monotonic() < deadline:
+        time.sleep(0.2)
+        events = len(worker.env.event_manager._history_event_list)
+    status = sfn.describe_execution(executionArn=execution)["status"]
+    sfn.stop_execution(executionArn=execution)
+    print(json.dumps({"events": events, "status": status}))
+"""
+
+
+def test_moto_alone_lets_an_execution_run_past_25000_history_events() -> None:
+    # GIVEN moto's engine without the runtime's corrections, and a state machine that loops forever
+    import json
+    import subprocess
+    import sys
+
+    script = _LOOP_WITHOUT_FIXES.replace("LIMIT", str(moto_fixes.HISTORY_EVENT_LIMIT))
+    # WHEN it has run a while THEN it is still RUNNING past AWS's quota (fix 7 is needed)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=900, check=True
+    )
+    outcome = json.loads(done.stdout.splitlines()[-1])
+    assert outcome["events"] > moto_fixes.HISTORY_EVENT_LIMIT
+    assert outcome["status"] == "RUNNING"

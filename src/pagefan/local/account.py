@@ -10,6 +10,9 @@ become synchronous invocations. Both run the handler modules in execution-enviro
 
 from __future__ import annotations
 
+import functools
+import heapq
+import itertools
 import json
 import logging
 import os
@@ -18,16 +21,20 @@ import time
 import urllib.request
 import uuid
 import warnings
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
+from botocore.exceptions import ClientError
 
-from pagefan.local.contention import Contention
+from pagefan.layout import parse_page_key
+from pagefan.local.contention import Contention, Pressure
 from pagefan.local.dynamodb_limits import DynamoDbEmulation, DynamoDbLimits
 from pagefan.local.environments import CloudWatchLogSink, FunctionEnvironments, InvocationResult
 from pagefan.local.faults import FaultPlan, FaultSchedule
@@ -41,12 +48,67 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
-# Lambda waits about a minute, then two, between asynchronous retries; locally that would only
-# slow tests down, so retries come after these (documented as a divergence in the README).
-ASYNC_RETRY_DELAYS_S = (0.2, 0.5)
+# Lambda's documented timing of asynchronous invocations, in seconds. `lambda_time_scale` runs
+# this clock faster for tests; the default (1) keeps it, so that a retry can still arrive after its
+# job's deadline, as on AWS.
+ASYNC_RETRY_DELAYS_S = (60.0, 120.0)
+"""After a function error: about one minute, then two."""
+THROTTLE_FIRST_RETRY_S = 1.0
+THROTTLE_MAX_RETRY_S = 300.0
+"""A throttled event is retried after 1 s, the interval doubling up to 5 minutes, until it is older
+than the function's MaximumEventAgeInSeconds; throttles do not count as retry attempts."""
 
-# Functions invoked many times at once for one job: PageWorker per page, PdfExporter per page range.
-FANNED_OUT_FUNCTIONS = frozenset({"PageWorker", "PdfExporter"})
+
+def unreserved_concurrency(memory_mb: int) -> int:
+    """How many environments of a function without reserved concurrency run here at once.
+
+    AWS runs such a function up to the account's unreserved concurrency (1,000 by default, less the
+    reservations), which no machine of this kind can hold: every environment is a process. A quarter
+    of this machine's memory, at the function's MemorySize each, is what fits beside the reserved
+    functions' processes (at most 1,000). Invocations beyond it wait for an environment instead of
+    being refused: slower than AWS, never kinder, since AWS refuses none below the account's limit.
+    """
+    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return max(1, min(32, total_mb // 4 // max(memory_mb, 128)))
+
+
+def job_of(event: Any) -> str | None:
+    """The job an event is about, when it names one: a page object's key, or a task's job_id."""
+    if not isinstance(event, dict):
+        return None
+    if isinstance(event.get("job_id"), str):
+        return str(event["job_id"])
+    for record in event.get("Records", []):
+        page = parse_page_key(unquote_plus(str(record.get("s3", {}).get("object", {}).get("key", ""))))
+        if page is not None:
+            return page[0]
+    return None
+
+
+def too_many_requests() -> ClientError:
+    """What Lambda's Invoke answers when a function's reserved concurrency is all in use (HTTP 429)."""
+    response: dict[str, Any] = {
+        "Error": {"Code": "TooManyRequestsException", "Message": "Rate Exceeded."},
+        "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+        "ResponseMetadata": {"HTTPStatusCode": 429, "RequestId": str(uuid.uuid4())},
+    }
+    return ClientError(response, "Invoke")  # type: ignore[arg-type]
+
+
+@dataclass(order=True)
+class _Delivery:
+    """One asynchronous event in Lambda's queue, ordered by when it is next due."""
+
+    due: float
+    sequence: int
+    function_arn: str = field(compare=False)
+    event: dict[str, Any] = field(compare=False)
+    received: float = field(compare=False)
+    """When Lambda queued it (monotonic): its age decides when it is given up."""
+    job_id: str | None = field(compare=False, default=None)
+    attempts: int = field(compare=False, default=0)
+    throttles: int = field(compare=False, default=0)
+
 
 # Polling and deadlines sized for a laptop; every other parameter keeps the template's default.
 LOCAL_PARAMETERS = {"PollIntervalSeconds": "1"}
@@ -75,6 +137,7 @@ class EmulatedAccount:
         *,
         workers: int | None = None,
         work_dir: Path,
+        lambda_time_scale: float = 1.0,
         parameters: dict[str, str] | None = None,
         faults: FaultPlan | None = None,
         stack_name: str = "pagefan-local",
@@ -85,7 +148,13 @@ class EmulatedAccount:
         dynamodb_limits: DynamoDbLimits | None = None,
     ) -> None:
         self.template_path = template_path
-        self.workers = workers or os.cpu_count() or 1
+        # Environments at once of each function without reserved concurrency (None: what memory allows).
+        self.workers = workers
+        # Lambda's asynchronous clock (retry delays, throttle backoff, event age) runs this many
+        # times slower than AWS's: 1 is AWS's timing, 0.01 runs a minute's retry delay in 0.6 s.
+        if lambda_time_scale <= 0:
+            raise ValueError("lambda_time_scale must be positive")
+        self.lambda_time_scale = lambda_time_scale
         self.work_dir = work_dir
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.schedule = FaultSchedule(faults or FaultPlan())
@@ -100,9 +169,15 @@ class EmulatedAccount:
         self.functions: dict[str, FunctionEnvironments] = {}
         self._pending = 0
         self._pending_changed = threading.Condition()
-        self._async_pool = ThreadPoolExecutor(
-            max_workers=max(8, self.workers * 4), thread_name_prefix="async"
-        )
+        # Runs the invocations that hold a slot (sized once the functions are known), and publishes.
+        self._async_pool: ThreadPoolExecutor | None = None
+        # Lambda's queue of asynchronous events: a heap by due time, served by one dispatcher thread.
+        self._deliveries: list[_Delivery] = []
+        self._deliveries_changed = threading.Condition()
+        self._sequence = itertools.count()
+        # Events of functions without a reservation that found every local environment busy.
+        self._waiting: dict[str, deque[_Delivery]] = {}
+        self._waiting_lock = threading.Lock()
         self.failed_deliveries: list[dict[str, Any]] = []
         self._stopping = threading.Event()
         # With deliver_events=False, S3 notifications are kept here as (function ARN, event) instead of
@@ -155,7 +230,7 @@ class EmulatedAccount:
         moto_hooks.install(
             on_s3_notification=self._deliver_async,
             on_lambda_invoke=self._invoke_sync,
-            on_execution_stopped=self._report_stopped_execution,
+            on_execution_ended=self._report_ended_execution,
         )
 
         self.session = boto3.Session(
@@ -190,10 +265,12 @@ class EmulatedAccount:
             spec.environment.update(override.get("environment", {}))
             spec.memory_mb = int(override.get("memory_mb", spec.memory_mb))
             spec.timeout_s = int(override.get("timeout_s", spec.timeout_s))
-            # The functions that fan out (a page each; a page range each, from DocumentJob's Map)
-            # get one environment per core: each is a process, so the rest keep one to spare memory.
-            # PageWorker's reserved concurrency is for AWS; locally the cores decide.
-            concurrency = self.workers if logical_id in FANNED_OUT_FUNCTIONS else 1
+            # A reservation is AWS's figure exactly (invocations beyond it are refused); other
+            # functions get what fits this machine, and invocations beyond it wait.
+            if spec.reserved_concurrency is not None:
+                concurrency = spec.reserved_concurrency
+            else:
+                concurrency = self.workers or unreserved_concurrency(spec.memory_mb)
             self.functions[logical_id] = FunctionEnvironments(
                 spec,
                 base_env=base_env,
@@ -201,7 +278,14 @@ class EmulatedAccount:
                 log_dir=self.work_dir / "logs",
                 on_result=self._record_invocation,
                 log_sink=log_sink,
+                on_slot_freed=functools.partial(self._wake_waiting, logical_id),
             )
+        # Only invocations holding a slot take a thread, so this many never makes one wait.
+        self._async_pool = ThreadPoolExecutor(
+            max_workers=sum(env.concurrency for env in self.functions.values()) + 8,
+            thread_name_prefix="async",
+        )
+        threading.Thread(target=self._dispatch, name="lambda-async-queue", daemon=True).start()
         if self.enforce_iam:
             self.iam = IamEnforcement(region=REGION)
             self.session = self.iam.enable(self.client, self.functions)
@@ -222,10 +306,13 @@ class EmulatedAccount:
         from pagefan.local import dynamodb_limits, moto_hooks
 
         self._stopping.set()
+        with self._deliveries_changed:
+            self._deliveries_changed.notify_all()
         # moto's patched entry points are process-wide: they must not call into a stopped account.
         moto_hooks.detach()
         dynamodb_limits.detach()
-        self._async_pool.shutdown(wait=False, cancel_futures=True)
+        if self._async_pool is not None:
+            self._async_pool.shutdown(wait=False, cancel_futures=True)
         for environments in self.functions.values():
             environments.close()
         if self.iam is not None:
@@ -295,12 +382,17 @@ class EmulatedAccount:
         return self.functions[spec.logical_id]
 
     def _invoke_sync(self, function: str, event: Any) -> tuple[bool, Any]:
+        """A Step Functions task's Invoke: refused (429) when a reservation is all in use, as on AWS."""
         environments = self.environments_for(function)
-        self.timeline.add("invoke", function=environments.spec.logical_id)
-        result = environments.invoke(event)
-        self.timeline.add(
-            "invoked", function=environments.spec.logical_id, ok=result.ok, ms=round(result.duration_ms, 1)
-        )
+        logical_id = environments.spec.logical_id
+        reserved = environments.spec.reserved_concurrency is not None
+        if not environments.acquire(blocking=not reserved):
+            self.contention.add(Pressure.LAMBDA_THROTTLES, job_of(event))
+            self.timeline.add("throttled", function=logical_id, invocation="sync")
+            raise too_many_requests()
+        self.timeline.add("invoke", function=logical_id)
+        result = environments.invoke(event, acquired=True)
+        self.timeline.add("invoked", function=logical_id, ok=result.ok, ms=round(result.duration_ms, 1))
         return result.ok, result.payload if result.ok else result.error_payload()
 
     def invoke(self, function: str, event: Any) -> InvocationResult:
@@ -315,73 +407,168 @@ class EmulatedAccount:
         for _ in range(copies):
             with self._pending_changed:
                 self._pending += 1
-            self._async_pool.submit(self._invoke_async, function_arn, event, self.schedule.delay())
+            # Lambda queues the event when S3 hands it over (after the fault plan's delay, if any).
+            queued = time.monotonic() + self.schedule.delay()
+            delivery = _Delivery(queued, next(self._sequence), function_arn, event, queued, job_of(event))
+            self._schedule(delivery, queued)
 
-    def _invoke_async(self, function_arn: str, event: dict[str, Any], delay: float) -> None:
-        try:
-            if delay:
-                time.sleep(delay)
-            environments = self.environments_for(function_arn)
-            spec = environments.spec
-            attempts = 1 + spec.max_retry_attempts
-            result: InvocationResult | None = None
-            for attempt in range(1, attempts + 1):
+    def _schedule(self, delivery: _Delivery, due: float) -> None:
+        delivery.due = due
+        with self._deliveries_changed:
+            heapq.heappush(self._deliveries, delivery)
+            self._deliveries_changed.notify()
+
+    def _dispatch(self) -> None:
+        """Lambda's asynchronous queue: take each event when it is due, and try to run it."""
+        while True:
+            with self._deliveries_changed:
+                while not self._stopping.is_set():
+                    now = time.monotonic()
+                    if self._deliveries and self._deliveries[0].due <= now:
+                        break
+                    self._deliveries_changed.wait(self._deliveries[0].due - now if self._deliveries else None)
                 if self._stopping.is_set():
-                    return
-                crash = self.schedule.crash_point(spec.logical_id, attempt)
-                result = environments.invoke(event, crash_point=crash)
-                if result.ok:
-                    return
-                self.timeline.add(
-                    "async-error", function=spec.logical_id, attempt=attempt, error=result.error_type
-                )
-                if attempt < attempts:
-                    time.sleep(ASYNC_RETRY_DELAYS_S[min(attempt, len(ASYNC_RETRY_DELAYS_S)) - 1])
-            assert result is not None
-            if self._stopping.is_set():
+                    return  # the account is going away: what was queued goes with it
+                delivery = heapq.heappop(self._deliveries)
+            try:
+                self._attempt(delivery)
+            except Exception as error:  # a delivery must never vanish silently
+                self._delivery_failed(delivery, error)
+
+    def _attempt(self, delivery: _Delivery) -> None:
+        environments = self.environments_for(delivery.function_arn)
+        spec = environments.spec
+        scale = self.lambda_time_scale
+        expires = delivery.received + spec.maximum_event_age_s * scale
+        now = time.monotonic()
+        if now >= expires:
+            self._give_up(delivery, spec.arn, spec.on_failure_destination, "EventAgeExceeded", None)
+            return
+        with self._waiting_lock:
+            acquired = environments.acquire(blocking=False)
+            if not acquired and spec.reserved_concurrency is None:
+                # A local limit, not AWS's: the event waits for the next free environment.
+                self._waiting.setdefault(spec.logical_id, deque()).append(delivery)
                 return
-            self._send_to_failure_destination(spec.arn, spec.on_failure_destination, event, result, attempts)
+        if not acquired:
+            # Throttled: back to the queue, retried with backoff until the event is too old.
+            delivery.throttles += 1
+            self.contention.add(Pressure.LAMBDA_THROTTLES, delivery.job_id)
+            self.timeline.add("throttled", function=spec.logical_id, invocation="async")
+            backoff = min(THROTTLE_FIRST_RETRY_S * 2 ** (delivery.throttles - 1), THROTTLE_MAX_RETRY_S)
+            self._schedule(delivery, min(now + backoff * scale, expires))
+            return
+        assert self._async_pool is not None
+        try:
+            self._async_pool.submit(self._run, delivery, environments)
+        except RuntimeError:  # the pool was shut down: the account is stopping
+            environments.release()
+
+    def _run(self, delivery: _Delivery, environments: FunctionEnvironments) -> None:
+        spec = environments.spec
+        try:
+            if delivery.attempts:
+                self.contention.add(Pressure.RETRIED_INVOCATIONS, delivery.job_id)
+            delivery.attempts += 1
+            crash = self.schedule.crash_point(spec.logical_id, delivery.attempts)
+            result = environments.invoke(delivery.event, crash_point=crash, acquired=True)
+            if self._stopping.is_set() or result.ok:
+                self._finished(delivery)
+                return
+            self.timeline.add(
+                "async-error", function=spec.logical_id, attempt=delivery.attempts, error=result.error_type
+            )
+            if delivery.attempts <= spec.max_retry_attempts:
+                delay = ASYNC_RETRY_DELAYS_S[min(delivery.attempts, len(ASYNC_RETRY_DELAYS_S)) - 1]
+                self._schedule(delivery, time.monotonic() + delay * self.lambda_time_scale)
+                return
+            self._give_up(delivery, spec.arn, spec.on_failure_destination, "RetriesExhausted", result)
         except Exception as error:  # a delivery must never vanish silently
-            if self._stopping.is_set():
-                return  # the account is going away: what was in flight goes with it
-            logging.getLogger(__name__).exception("asynchronous delivery failed")
-            self.failed_deliveries.append({"function": function_arn, "error": repr(error)})
+            self._delivery_failed(delivery, error)
+
+    def _wake_waiting(self, logical_id: str) -> None:
+        """A slot of the function is free: the first event waiting for one is due now."""
+        with self._waiting_lock:
+            waiting = self._waiting.get(logical_id)
+            delivery = waiting.popleft() if waiting else None
+        if delivery is not None:
+            self._schedule(delivery, time.monotonic())
+
+    def _give_up(
+        self,
+        delivery: _Delivery,
+        function_arn: str,
+        destination: str | None,
+        condition: str,
+        result: InvocationResult | None,
+    ) -> None:
+        try:
+            if not self._stopping.is_set():
+                self._send_to_failure_destination(
+                    function_arn, destination, delivery.event, result, delivery.attempts, condition
+                )
         finally:
-            with self._pending_changed:
-                self._pending -= 1
-                self._pending_changed.notify_all()
+            self._finished(delivery)
+
+    def _delivery_failed(self, delivery: _Delivery, error: Exception) -> None:
+        if not self._stopping.is_set():  # the account is going away: what was in flight goes with it
+            logging.getLogger(__name__).exception("asynchronous delivery failed")
+            self.failed_deliveries.append({"function": delivery.function_arn, "error": repr(error)})
+        self._finished(delivery)
+
+    def _finished(self, delivery: _Delivery) -> None:
+        with self._pending_changed:
+            self._pending -= 1
+            self._pending_changed.notify_all()
 
     def _send_to_failure_destination(
-        self, function_arn: str, destination: str | None, event: Any, result: InvocationResult, attempts: int
+        self,
+        function_arn: str,
+        destination: str | None,
+        event: Any,
+        result: InvocationResult | None,
+        attempts: int,
+        condition: str = "RetriesExhausted",
     ) -> None:
-        record = {
+        record: dict[str, Any] = {
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(),
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
                 "functionArn": f"{function_arn}:$LATEST",
-                "condition": "RetriesExhausted",
+                "condition": condition,
                 "approximateInvokeCount": attempts,
             },
             "requestPayload": event,
-            "responseContext": {
+        }
+        if result is not None:  # an event that expired unrun has no response
+            record["responseContext"] = {
                 "statusCode": 200,
                 "executedVersion": "$LATEST",
                 "functionError": "Unhandled",
-            },
-            "responsePayload": result.error_payload(),
-        }
+            }
+            record["responsePayload"] = result.error_payload()
         self.failed_deliveries.append(record)
-        self.timeline.add("on-failure", function=function_arn, error=result.error_type)
+        self.timeline.add(
+            "on-failure", function=function_arn, condition=condition, error=result and result.error_type
+        )
         if destination and destination.startswith("arn:aws:sqs:"):
             name = destination.rsplit(":", 1)[1]
             sqs = self.client("sqs")
             url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=ACCOUNT_ID)["QueueUrl"]
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
 
-    def _report_stopped_execution(self, execution_arn: str) -> None:
-        # Off the server's request thread: the event is published through the server itself.
-        self._async_pool.submit(self._publish_execution_status, execution_arn)
+    def _report_ended_execution(self, execution_arn: str) -> None:
+        # Off the engine's thread: the event is published through the server itself.
+        if self._async_pool is not None and not self._stopping.is_set():
+            self._async_pool.submit(self._publish_ended_execution, execution_arn)
+
+    def _publish_ended_execution(self, execution_arn: str) -> None:
+        try:
+            self._publish_execution_status(execution_arn)
+        except Exception:  # a lost status change must be seen, not swallowed by the pool
+            if not self._stopping.is_set():
+                logging.getLogger(__name__).exception("could not publish the end of %s", execution_arn)
 
     def _publish_execution_status(self, execution_arn: str) -> None:
         """Publish what AWS publishes when an execution ends: its status change on the default bus."""
@@ -389,7 +576,8 @@ class EmulatedAccount:
         detail = {
             "executionArn": execution_arn,
             "stateMachineArn": execution["stateMachineArn"],
-            "name": execution["name"],
+            # moto leaves the name out of some answers; it is the ARN's last part.
+            "name": execution.get("name") or execution_arn.rsplit(":", 1)[1],
             "status": execution["status"],
             "startDate": int(execution["startDate"].timestamp() * 1000),
             "stopDate": int(execution.get("stopDate", execution["startDate"]).timestamp() * 1000),
@@ -404,7 +592,7 @@ class EmulatedAccount:
                 }
             ]
         )
-        self.timeline.add("execution-ended", name=execution["name"], status=execution["status"])
+        self.timeline.add("execution-ended", name=detail["name"], status=execution["status"])
 
     def _poll_queue(self, subscription: QueueSubscription) -> None:
         """Lambda's SQS poller: receive a batch, invoke, delete what the function processed."""

@@ -52,7 +52,20 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, callback=_pdf_files)
 @click.option(
-    "--workers", type=click.IntRange(1, 64), default=None, help="Parallel page workers [default: cores]."
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Environments at once of each function without reserved concurrency [default: what memory "
+    "allows]. A reserved function (the PageWorker) always runs its reservation, as on AWS.",
+)
+@click.option(
+    "--lambda-time-scale",
+    type=click.FloatRange(min=0, min_open=True, max=1),
+    default=1.0,
+    show_default=True,
+    help="Run Lambda's asynchronous clock (retry delays, throttle backoff, event age) this many times "
+    "AWS's: 0.01 retries a failed page after 0.6 s instead of a minute. Below 1, a retry can no longer "
+    "arrive after its job's deadline as it can on AWS.",
 )
 @click.option(
     "--out",
@@ -91,6 +104,7 @@ def main() -> None:
 def run(
     files: list[Path],
     workers: int | None,
+    lambda_time_scale: float,
     out_root: Path,
     as_json: bool,
     faults: str,
@@ -124,7 +138,7 @@ def run(
             )
         else:
             runs, stats, costs = _run_locally(
-                files, workers, out_root, plan, template, progress, timeout, enforce_iam
+                files, workers, out_root, plan, template, progress, timeout, enforce_iam, lambda_time_scale
             )
     except KeyboardInterrupt:
         click.echo("Interrupted: emulated services stopped.", err=True)
@@ -158,6 +172,7 @@ def _run_locally(
     progress: Any,
     timeout: float | None,
     enforce_iam: bool = True,
+    lambda_time_scale: float = 1.0,
 ) -> tuple[list[Any], dict[str, Any], dict[str, dict[str, Any]]]:
     """Run the files in a fresh emulated account: the runs, each function's stats, each job's cost."""
     from pagefan.local.account import EmulatedAccount
@@ -170,7 +185,12 @@ def _run_locally(
     with (
         tempfile.TemporaryDirectory(prefix="pagefan-") as scratch,
         EmulatedAccount(
-            template, workers=workers, work_dir=Path(scratch), faults=plan, enforce_iam=enforce_iam
+            template,
+            workers=workers,
+            work_dir=Path(scratch),
+            faults=plan,
+            enforce_iam=enforce_iam,
+            lambda_time_scale=lambda_time_scale,
         ) as account,
     ):
         outputs = StackOutputs.from_outputs(account.deployment.outputs)
@@ -195,6 +215,7 @@ def _run_locally(
             progress=progress,
             timeout=timeout,
             timeline=account.timeline.events,
+            contention=account.contention.of,
         )
         account.wait_until_idle(timeout=30)
         stats = {
@@ -206,6 +227,7 @@ def _run_locally(
                 "init_ms": round(env.stats.init_ms, 1),
                 "max_rss_mb": round(env.stats.max_rss_mb, 1),
                 "memory_size_mb": env.spec.memory_mb,
+                "peak_concurrency": env.stats.peak_concurrency,
             }
             for logical_id, env in account.functions.items()
         }
@@ -276,7 +298,10 @@ def _print_table(summaries: list[dict[str, Any]], stats: dict[str, Any]) -> None
 
     console = Console()
     table = Table(title="pagefan run")
-    for column in ("document", "status", "pages", "outputs / reason"):
+    # What the emulated account refused or delayed, shown when any run met some.
+    pressured = any(any((s.get("contention") or {}).values()) for s in summaries)
+    columns = ("document", "status", "pages", "outputs / reason") + (("contention",) if pressured else ())
+    for column in columns:
         table.add_column(column)
     for s in summaries:
         detail = s["error"] or str(Path(s["outputs"].get("gallery", "")))
@@ -284,7 +309,11 @@ def _print_table(summaries: list[dict[str, Any]], stats: dict[str, Any]) -> None
             f" ({s['pages_failed']} failed)" if s["pages_failed"] else ""
         )
         style = "green" if s["status"] == JobStatus.COMPLETED else "red"
-        table.add_row(s["document"], f"[{style}]{s['status']}[/{style}]", pages, detail)
+        row = [s["document"], f"[{style}]{s['status']}[/{style}]", pages, detail]
+        if pressured:
+            counts = (s.get("contention") or {}).items()
+            row.append(", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts if n) or "none")
+        table.add_row(*row)
     console.print(table)
     if stats:
         usage = Table(title="functions")
@@ -437,11 +466,24 @@ def retry(job_id: str, stack: str) -> None:
 
 @main.command()
 @click.option(
-    "--workers", type=click.IntRange(1, 64), default=None, help="Parallel page workers [default: cores]."
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Environments at once of each function without reserved concurrency [default: what memory "
+    "allows]. A reserved function (the PageWorker) always runs its reservation, as on AWS.",
+)
+@click.option(
+    "--lambda-time-scale",
+    type=click.FloatRange(min=0, min_open=True, max=1),
+    default=1.0,
+    show_default=True,
+    help="Run Lambda's asynchronous clock (retry delays, throttle backoff, event age) this many times "
+    "AWS's: 0.01 retries a failed page after 0.6 s instead of a minute. Below 1, a retry can no longer "
+    "arrive after its job's deadline as it can on AWS.",
 )
 @click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
 @click.option("--stack-name", default="pagefan-local", show_default=True, help="Name of the emulated stack.")
-def serve(workers: int | None, template: Path | None, stack_name: str) -> None:
+def serve(workers: int | None, lambda_time_scale: float, template: Path | None, stack_name: str) -> None:
     """Keep an emulated account with the stack deployed until Ctrl-C.
 
     Point AWS_ENDPOINT_URL at it (the command prints how) and use `pagefan run/status/retry --stack`.
@@ -451,7 +493,11 @@ def serve(workers: int | None, template: Path | None, stack_name: str) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="pagefan-") as scratch,
         EmulatedAccount(
-            template or _default_template(), workers=workers, work_dir=Path(scratch), stack_name=stack_name
+            template or _default_template(),
+            workers=workers,
+            work_dir=Path(scratch),
+            stack_name=stack_name,
+            lambda_time_scale=lambda_time_scale,
         ) as account,
     ):
         click.echo(f"stack {stack_name} is deployed in an emulated account. In another shell:")

@@ -68,6 +68,8 @@ class FunctionStats:
     """Cold starts' import time, which Lambda bills with the first invocation."""
     max_rss_mb: float = 0.0
     durations_ms: list[float] = field(default_factory=list)
+    peak_concurrency: int = 0
+    """The most invocations that ran at once."""
 
 
 def peak_rss_mb() -> float:
@@ -277,7 +279,12 @@ def log_group_of(spec: FunctionSpec) -> str:
 
 
 class FunctionEnvironments:
-    """The execution environments of one function, at most ``concurrency`` at a time."""
+    """The execution environments of one function, at most ``concurrency`` at a time.
+
+    An invocation runs in a slot: :meth:`invoke` waits for one, or runs in the slot its caller
+    took with :meth:`acquire` (which can refuse instead of waiting, as Lambda refuses an
+    invocation beyond a function's reserved concurrency).
+    """
 
     def __init__(
         self,
@@ -288,8 +295,10 @@ class FunctionEnvironments:
         log_dir: Path,
         on_result: Callable[[InvocationResult], None] | None = None,
         log_sink: LogSink | None = None,
+        on_slot_freed: Callable[[], None] | None = None,
     ) -> None:
         self.spec = spec
+        self._on_slot_freed = on_slot_freed
         self._env = {**base_env, **spec.environment}
         self._env.update(
             {
@@ -300,7 +309,9 @@ class FunctionEnvironments:
                 "LAMBDA_TASK_ROOT": str(spec.code_dir),
             }
         )
+        self.concurrency = concurrency
         self._slots = threading.BoundedSemaphore(concurrency)
+        self.running = 0
         self._idle: list[_Environment] = []
         self._closed = False
         self._all: list[_Environment] = []
@@ -345,12 +356,35 @@ class FunctionEnvironments:
             if environment in self._all:
                 self._all.remove(environment)
 
-    def invoke(self, event: Any, *, crash_point: tuple[str, int] | None = None) -> InvocationResult:
+    def acquire(self, *, blocking: bool = True) -> bool:
+        """Take a slot for one invocation; without ``blocking``, False at once when every slot is in use."""
+        if not self._slots.acquire(blocking=blocking):
+            return False
+        with self._lock:
+            self.running += 1
+            self.stats.peak_concurrency = max(self.stats.peak_concurrency, self.running)
+        return True
+
+    def release(self) -> None:
+        """Give back a slot taken with :meth:`acquire` and not used by :meth:`invoke`."""
+        with self._lock:
+            self.running -= 1
+        self._slots.release()
+        if self._on_slot_freed is not None:
+            self._on_slot_freed()
+
+    def invoke(
+        self, event: Any, *, crash_point: tuple[str, int] | None = None, acquired: bool = False
+    ) -> InvocationResult:
         """Run one invocation synchronously in a free (or new) environment.
 
-        ``crash_point`` makes the environment die at that AWS call (fault injection).
+        ``crash_point`` makes the environment die at that AWS call (fault injection). With
+        ``acquired``, the invocation runs in the slot the caller took with :meth:`acquire`;
+        otherwise it waits for one. Either way the slot is free again when this returns.
         """
-        with self._slots:
+        if not acquired:
+            self.acquire()
+        try:
             try:
                 environment = self._acquire()
             except EnvironmentsClosed:
@@ -404,6 +438,8 @@ class FunctionEnvironments:
                 result = self._failure("Runtime.ExitError", "Runtime exited without providing a reason")
             if environment not in self._idle:
                 self._ship_logs(environment, request_id, started)
+        finally:
+            self.release()
         self._record(result)
         return result
 

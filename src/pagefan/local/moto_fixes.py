@@ -24,6 +24,10 @@ if one stops applying).
 7. The ``states:startExecution`` integration passes the ASL's parameters (``StateMachineArn``,
    ``Name``, ``Input``: PascalCase, as AWS documents them) to boto3 as they are, which refuses
    them (``KeyError: 'StateMachineArn'``): the Step Functions API names them in camelCase.
+8. An execution's history grows without bound; AWS fails an execution at 25,000 history events
+   (the 25,000th is ExecutionFailed, unless it is ExecutionSucceeded), with the cause "The execution
+   reached the maximum number of history events (25000).". The engine records the same events per
+   state as AWS does; the runtime counts them and fails the execution there (``States.Runtime``).
 
 Where moto does needless work per request, the runtime makes it cheaper without changing what
 any request returns (``pagefan run`` sends tens of thousands of requests to one process):
@@ -51,6 +55,8 @@ from typing import Any
 
 from pagefan.local import dynamodb_limits
 
+HISTORY_EVENT_LIMIT = 25_000
+HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({HISTORY_EVENT_LIMIT})."
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _applied = False
 
@@ -89,6 +95,7 @@ def apply() -> None:
     _stop_executions_not_yet_started()
     _start_executions_with_api_parameter_names()
     _keep_lambda_logging_config()
+    _fail_executions_at_history_limit()
 
     import functools
     import importlib
@@ -322,9 +329,7 @@ def _start_executions_with_api_parameter_names() -> None:
     )
 
     service = sfn_service.StateTaskServiceSfn
-    original = service.__dict__.get("_normalise_parameters")
-    if original is None:
-        raise RuntimeError("moto's StateTaskServiceSfn has no _normalise_parameters: re-check moto_fixes 7")
+    original = _existing(service, "_normalise_parameters")
 
     def normalise_parameters(
         self: Any,
@@ -338,3 +343,60 @@ def _start_executions_with_api_parameter_names() -> None:
             parameters[name[0].lower() + name[1:]] = parameters.pop(name)
 
     service._normalise_parameters = normalise_parameters  # type: ignore[method-assign]
+
+
+def _existing(owner: Any, name: str) -> Any:
+    """``owner.name``, which a correction replaces; fails loudly when moto no longer has it."""
+    target = owner.__dict__.get(name)
+    if target is None:
+        raise RuntimeError(
+            f"moto changed: {owner.__qualname__}.{name} is gone; re-check pagefan.local.moto_fixes"
+        )
+    return target
+
+
+def _fail_executions_at_history_limit() -> None:
+    import threading
+
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+
+    original_init = _existing(Environment, "__init__")
+    original_add = _existing(EventManager, "add_event")
+    endings = {
+        HistoryEventType.ExecutionSucceeded,
+        HistoryEventType.ExecutionFailed,
+        HistoryEventType.ExecutionAborted,
+        HistoryEventType.ExecutionTimedOut,
+    }
+    # Orders the count against the events of an execution's parallel branches and iterations.
+    lock = threading.Lock()
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        # The execution's own environment: a frame (a Map iteration, a Parallel branch) is built the
+        # same way, then takes the execution's manager instead of the one made here.
+        self.event_manager.pagefan_execution = self
+
+    def add_event(self: Any, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+        with lock:
+            recorded = len(self._history_event_list)
+            if recorded < HISTORY_EVENT_LIMIT - 1 or (
+                event_type in endings and recorded < HISTORY_EVENT_LIMIT
+            ):
+                event_id: int = original_add(self, context, event_type, *args, **kwargs)
+                return event_id
+            execution = getattr(self, "pagefan_execution", None)
+            first = not getattr(self, "pagefan_history_full", False)
+            self.pagefan_history_full = True
+        # The event is not recorded; the execution ends after the state that wanted it, its last
+        # event (the 25,000th) ExecutionFailed.
+        if first and execution is not None:
+            execution.set_error(
+                ExecutionFailedEventDetails(error="States.Runtime", cause=HISTORY_LIMIT_CAUSE)
+            )
+        return recorded
+
+    Environment.__init__ = init  # type: ignore[method-assign]
+    EventManager.add_event = add_event  # type: ignore[method-assign]

@@ -9,10 +9,14 @@ exactly those two points:
   retries, on-failure destination).
 * ``lambda_eval_utils._invoke_lambda_function``: the Step Functions engine's call to Lambda,
   for both ``lambda:invoke`` and plain function ARNs; the runtime runs the handler and returns
-  Lambda's response shape, ``FunctionError`` included, so Retry and Catch see the real error.
+  Lambda's response shape, ``FunctionError`` included, so Retry and Catch see the real error. A
+  refusal of the Invoke call itself (429 TooManyRequestsException) is raised as the SDK raises it,
+  which the engine names ``Lambda.TooManyRequestsException``.
 
-* ``StepFunctionResponse.stop_execution``: AWS reports an aborted execution on the default event
-  bus ("Step Functions Execution Status Change"); moto does not, so the runtime publishes it.
+* ``BaseExecutionWorkerCommunication.terminated``: the engine's end of an execution. AWS reports
+  every end (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) on the default event bus ("Step Functions
+  Execution Status Change"); moto reports none, so the runtime publishes each from here, once the
+  status is final (a StopExecution call returns before the execution has ended ABORTED).
 
 It also makes the S3 event body match AWS's (keys keep ``/``, versionId and sequencer present)
 and drops the second ObjectCreated event moto emits for a completed multipart upload.
@@ -25,6 +29,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus
+
+from botocore.exceptions import ClientError
 
 AsyncInvoke = Callable[[str, dict[str, Any]], None]
 """(function ARN, event) → None: queue an asynchronous invocation."""
@@ -44,29 +50,20 @@ def install(
     *,
     on_s3_notification: AsyncInvoke,
     on_lambda_invoke: SyncInvoke,
-    on_execution_stopped: Callable[[str], None],
+    on_execution_ended: Callable[[str], None],
 ) -> None:
-    """Route moto's S3 notifications, Step Functions Lambda calls and stopped executions to callbacks."""
+    """Route moto's S3 notifications, Step Functions Lambda calls and ended executions to callbacks."""
     global _installed
     _callbacks["s3"] = on_s3_notification
     _callbacks["lambda"] = on_lambda_invoke
-    _callbacks["stopped"] = on_execution_stopped
+    _callbacks["ended"] = on_execution_ended
     if _installed:
         return
     _installed = True
+    _report_ended_executions()
 
     import moto.s3.notifications as notifications
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-    from moto.stepfunctions.responses import StepFunctionResponse
-
-    original_stop = StepFunctionResponse.stop_execution
-
-    def stop_execution_and_report(self: Any) -> Any:
-        result = original_stop(self)
-        report = _callbacks.get("stopped")
-        if report is not None:  # no account attached: moto in-process, as in unit tests
-            report(self._get_param("executionArn"))
-        return result
 
     original_event = notifications._get_s3_event
     original_send = notifications.send_event
@@ -97,6 +94,8 @@ def install(
             raw = parameters.get("Payload") or b"{}"
             event = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
             ok, payload = _callbacks["lambda"](str(parameters["FunctionName"]), event)
+        except ClientError:
+            raise  # Lambda refused the call itself: the engine names it Lambda.<Code>
         except Exception as error:
             # An exception escaping here would be an uncatchable States.Runtime in the engine;
             # Lambda reports it as a function error, which Retry and Catch can see.
@@ -115,4 +114,20 @@ def install(
     notifications.send_event = send_event_once
     notifications._invoke_awslambda = invoke_async
     lambda_eval_utils._invoke_lambda_function = invoke_sync
-    StepFunctionResponse.stop_execution = stop_execution_and_report
+
+
+def _report_ended_executions() -> None:
+    from moto.stepfunctions.parser.backend import execution
+
+    communication = execution.BaseExecutionWorkerCommunication
+    original = communication.__dict__.get("terminated")
+    if original is None:  # fail loudly: without it, FAILED executions would end unreported
+        raise RuntimeError("moto changed: BaseExecutionWorkerCommunication.terminated is gone")
+
+    def terminated(self: Any) -> None:
+        original(self)
+        report = _callbacks.get("ended")
+        if report is not None:  # no account attached: moto in-process, as in unit tests
+            report(self.execution.exec_arn)
+
+    communication.terminated = terminated  # type: ignore[method-assign]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,23 +36,36 @@ class DocumentRun:
     milestones: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
     out_dir: Path | None = None
+    contention: dict[str, int] | None = None
+    """What the emulated account refused or delayed for this job (None on a deployed stack)."""
 
-    def observe(self, record: JobRecord | None) -> bool:
+    def observe(self, record: JobRecord | None, contention: dict[str, int] | None = None) -> bool:
         """Take a new reading of the job; True if anything a person would see changed."""
         stage = stage_of(record)
-        changed = stage != self.stage or (
-            record is not None
-            and (
-                self.record is None
-                or (record.pages_done, record.pages_failed)
-                != (self.record.pages_done, self.record.pages_failed)
+        changed = (
+            stage != self.stage
+            or contention != self.contention
+            or (
+                record is not None
+                and (
+                    self.record is None
+                    or (record.pages_done, record.pages_failed)
+                    != (self.record.pages_done, self.record.pages_failed)
+                )
             )
         )
         if stage != self.stage:
             self.milestones.append({"t": round(time.monotonic() - self.started, 3), "kind": stage})
             self.stage = stage
         self.record = record
+        self.contention = contention
         return changed
+
+    def pressure(self) -> str:
+        """The contention counters that are not zero, for a person ("3 lambda throttles")."""
+        return ", ".join(
+            f"{count} {kind.replace('_', ' ')}" for kind, count in (self.contention or {}).items() if count
+        )
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary of `pagefan run --json`."""
@@ -71,6 +84,7 @@ class DocumentRun:
                 else (None if record and record.terminal else "the job did not finish in time")
             ),
             "outputs": {name: str(path) for name, path in self.files.items()},
+            "contention": self.contention,
             "timings": {"seconds_to_" + kind.replace(" ", "_"): t for kind, t in timings.items()},
         }
 
@@ -99,7 +113,10 @@ class PlainProgress:
             if record and record.pages_total
             else ""
         )
-        print(f"{run.upload.path.name}: {run.stage} {counts}".rstrip(), file=self._stream, flush=True)
+        pressure = f" ({run.pressure()})" if run.pressure() else ""
+        print(
+            f"{run.upload.path.name}: {run.stage} {counts}".rstrip() + pressure, file=self._stream, flush=True
+        )
 
     def close(self) -> None:
         """Nothing to finish: every line is already out."""
@@ -133,7 +150,8 @@ class RichProgress:
         failed = f", {record.pages_failed} failed" if record and record.pages_failed else ""
         total = record.pages_total if record and record.pages_total else None
         done = (record.pages_done + record.pages_failed) if record else 0
-        self._bars.update(task, total=total, completed=done, stage=f"{run.stage}{failed}")
+        pressure = f" [{run.pressure()}]" if run.pressure() else ""
+        self._bars.update(task, total=total, completed=done, stage=f"{run.stage}{failed}{pressure}")
 
     def close(self) -> None:
         """Stop redrawing the bars."""
@@ -148,8 +166,12 @@ def follow(
     progress: Progress,
     timeout: float,
     timeline: list[dict[str, Any]] | None = None,
+    contention: Callable[[str], dict[str, int]] | None = None,
 ) -> list[DocumentRun]:
-    """Follow every uploaded document to its end, then fetch outputs and write galleries."""
+    """Follow every uploaded document to its end, then fetch outputs and write galleries.
+
+    ``contention`` gives a job's counters of what the emulated account refused or delayed.
+    """
     started = time.monotonic()
     runs = [DocumentRun(upload=upload, started=started) for upload in uploads]
     for run in runs:
@@ -161,12 +183,15 @@ def follow(
             if not pending:
                 break
             for run in pending:
-                if run.observe(client.jobs.get_job(run.upload.job_id)):
+                job_id = run.upload.job_id
+                if run.observe(client.jobs.get_job(job_id), contention(job_id) if contention else None):
                     progress.update(run)
             time.sleep(0.2)
     finally:
         progress.close()
     for run in runs:
+        if contention is not None:  # what came after the job's end (a late retry) counts too
+            run.contention = contention(run.upload.job_id)
         run.out_dir = out_root / run.upload.path.stem
         run.out_dir.mkdir(parents=True, exist_ok=True)
         if run.record and run.record.status == JobStatus.COMPLETED:

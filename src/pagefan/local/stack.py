@@ -39,6 +39,8 @@ class FunctionSpec:
     role_arn: str
     reserved_concurrency: int | None = None
     max_retry_attempts: int = 2
+    maximum_event_age_s: int = 21600
+    """How long Lambda keeps an asynchronous event it has not yet run (EventInvokeConfig; 6 h by default)."""
     on_failure_destination: str | None = None
     log_group: str = ""
     """The LoggingConfig's log group ("" for Lambda's default, /aws/lambda/<name>)."""
@@ -446,6 +448,7 @@ class StackDeployer:
     def _event_invoke_config(self, logical_id: str, props: dict[str, Any]) -> None:
         spec = self.deployment.function_by_arn(props["FunctionName"])
         spec.max_retry_attempts = int(props.get("MaximumRetryAttempts", 2))
+        spec.maximum_event_age_s = int(props.get("MaximumEventAgeInSeconds", 21600))
         spec.on_failure_destination = (
             props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         )
