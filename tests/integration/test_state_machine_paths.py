@@ -127,10 +127,10 @@ def test_pages_that_never_finish_end_the_job_at_its_deadline(tmp_path: Path) -> 
     broken = {"environment": {"JOBS_TABLE": "no-such-table"}}
     with pipeline(
         tmp_path,
-        parameters={"JobDeadlineSeconds": "10"},
+        parameters={"JobDeadlineSeconds": "60"},  # the least Lambda's event age allows
         function_overrides={"PageWorker": broken, "FailureRecorder": broken},
     ) as stack:
-        record = stack.run(make_sample_pdf(2), timeout=60)
+        record = stack.run(make_sample_pdf(2), timeout=180)
 
         # THEN the deadline still ends the job, saying how far it got and what to change
         assert record.status == JobStatus.FAILED

@@ -449,6 +449,12 @@ class StackDeployer:
         spec = self.deployment.function_by_arn(props["FunctionName"])
         spec.max_retry_attempts = int(props.get("MaximumRetryAttempts", 2))
         spec.maximum_event_age_s = int(props.get("MaximumEventAgeInSeconds", 21600))
+        # Lambda refuses the configuration outside these bounds, and so the stack's creation.
+        if not 60 <= spec.maximum_event_age_s <= 21600:
+            raise TemplateError(
+                f"{logical_id}: MaximumEventAgeInSeconds {spec.maximum_event_age_s} "
+                "is outside Lambda's 60 to 21600"
+            )
         spec.on_failure_destination = (
             props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         )
