@@ -11,6 +11,11 @@ exactly those two points:
   for both ``lambda:invoke`` and plain function ARNs; the runtime runs the handler and returns
   Lambda's response shape, ``FunctionError`` included, so Retry and Catch see the real error.
 
+* ``events.models.Rule.send_to_targets``: moto raises NotImplementedError for a Lambda target,
+  which would fail the state machine's PutEvents; the runtime queues an asynchronous invocation
+  of each Lambda target whose rule matches (EventBridge invokes Lambda asynchronously) and lets
+  moto deliver to every other target.
+
 * ``StepFunctionResponse.stop_execution``: AWS reports an aborted execution on the default event
   bus ("Step Functions Execution Status Change"); moto does not, so the runtime publishes it.
 
@@ -20,6 +25,7 @@ and drops the second ObjectCreated event moto emits for a completed multipart up
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from collections.abc import Callable
@@ -45,10 +51,16 @@ def install(
     on_s3_notification: AsyncInvoke,
     on_lambda_invoke: SyncInvoke,
     on_execution_stopped: Callable[[str], None],
+    on_event_target: AsyncInvoke | None = None,
 ) -> None:
-    """Route moto's S3 notifications, Step Functions Lambda calls and stopped executions to callbacks."""
+    """Route moto's S3 notifications, Step Functions Lambda calls and stopped executions to callbacks.
+
+    EventBridge's Lambda targets go to ``on_event_target``, by default ``on_s3_notification``:
+    both are asynchronous invocations.
+    """
     global _installed
     _callbacks["s3"] = on_s3_notification
+    _callbacks["event_target"] = on_event_target or on_s3_notification
     _callbacks["lambda"] = on_lambda_invoke
     _callbacks["stopped"] = on_execution_stopped
     if _installed:
@@ -56,8 +68,10 @@ def install(
     _installed = True
 
     import moto.s3.notifications as notifications
+    from moto.events.models import Rule
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.stepfunctions.responses import StepFunctionResponse
+    from moto.utilities.arns import parse_arn
 
     original_stop = StepFunctionResponse.stop_execution
 
@@ -111,8 +125,24 @@ def install(
         response["Payload"] = lambda_eval_utils._from_payload(response["Payload"])
         return response
 
+    original_send_to_targets = Rule.send_to_targets
+
+    def send_to_targets_and_functions(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        functions = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+        if not functions:
+            original_send_to_targets(self, original_event, transform_input)
+            return
+        deliver = _callbacks.get("event_target")
+        if deliver is not None and self.event_pattern.matches_event(original_event):
+            for target in functions:  # no InputTransformer in pagefan's rules: the event as matched
+                deliver(target["Arn"], json.loads(json.dumps(original_event, default=str)))
+        others = copy.copy(self)  # moto's own delivery, to the other targets, without touching the rule
+        others.targets = [t for t in self.targets if t not in functions]
+        original_send_to_targets(others, original_event, transform_input)
+
     notifications._get_s3_event = s3_event_like_aws
     notifications.send_event = send_event_once
     notifications._invoke_awslambda = invoke_async
     lambda_eval_utils._invoke_lambda_function = invoke_sync
     StepFunctionResponse.stop_execution = stop_execution_and_report
+    Rule.send_to_targets = send_to_targets_and_functions
