@@ -40,7 +40,7 @@ from botocore.exceptions import ClientError
 
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import JobInput, PageStatus, PdfExportInput, PdfExportMode
+from pagefan.formats import FORMAT_VERSION, JobInput, PageStatus, PdfExportInput, PdfExportMode
 from pagefan.job_ids import derive_job_id
 from pagefan.local.account import REGION, EmulatedAccount
 from pagefan.local.environments import InvocationResult
@@ -363,6 +363,7 @@ def render_events(template_path: Path, *, stack_name: str = STACK_NAME) -> dict[
             events[function] = job_event(
                 "JobFailed",
                 {
+                    "format_version": FORMAT_VERSION,
                     "job_id": job_id,
                     "status": "FAILED",
                     "stage": "pages",
