@@ -14,7 +14,8 @@ exactly those two points:
 * ``events.models.Rule.send_to_targets``: moto raises NotImplementedError for a Lambda target,
   which would fail the state machine's PutEvents; the runtime queues an asynchronous invocation
   of each Lambda target whose rule matches (EventBridge invokes Lambda asynchronously) and lets
-  moto deliver to every other target.
+  moto deliver to every other target. Targets receive the event with its ``account``, which
+  moto's default target input leaves out and AWS always sends.
 
 * ``StepFunctionResponse.stop_execution``: AWS reports an aborted execution on the default event
   bus ("Step Functions Execution Status Change"); moto does not, so the runtime publishes it.
@@ -68,7 +69,9 @@ def install(
     _installed = True
 
     import moto.s3.notifications as notifications
+    from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
     from moto.events.models import Rule
+    from moto.events.utils import EventTemplateParser
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.stepfunctions.responses import StepFunctionResponse
     from moto.utilities.arns import parse_arn
@@ -125,6 +128,21 @@ def install(
         response["Payload"] = lambda_eval_utils._from_payload(response["Payload"])
         return response
 
+    # moto's default target input leaves out the event's "account", which AWS always sends.
+    default_input = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in default_input:
+        version = '"version": "0", '
+        with_account = default_input.replace(version, version + '"account": "<account>", ', 1)
+        if with_account == default_input:
+            raise RuntimeError("moto's EventBridge target input changed: re-check pagefan.local.moto_hooks")
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = with_account
+
+    def as_target_receives(original_event: Any) -> dict[str, Any]:
+        event: dict[str, Any] = EventTemplateParser.parse(None, {}, original_event)
+        if isinstance(event.get("time"), int | float):  # as moto's SQS delivery does
+            event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(event["time"])))
+        return event
+
     original_send_to_targets = Rule.send_to_targets
 
     def send_to_targets_and_functions(self: Any, original_event: Any, transform_input: bool = True) -> None:
@@ -134,8 +152,8 @@ def install(
             return
         deliver = _callbacks.get("event_target")
         if deliver is not None and self.event_pattern.matches_event(original_event):
-            for target in functions:  # no InputTransformer in pagefan's rules: the event as matched
-                deliver(target["Arn"], json.loads(json.dumps(original_event, default=str)))
+            for target in functions:  # no InputTransformer in pagefan's rules: the whole event
+                deliver(target["Arn"], json.loads(json.dumps(as_target_receives(original_event))))
         others = copy.copy(self)  # moto's own delivery, to the other targets, without touching the rule
         others.targets = [t for t in self.targets if t not in functions]
         original_send_to_targets(others, original_event, transform_input)

@@ -476,6 +476,9 @@ class StackDeployer:
         alarm = {
             key: numbers.get(key, lambda v: v)(value) for key, value in props.items() if key != "AlarmName"
         }
+        for query in alarm.get("Metrics", []):  # metric math: each metric's own period
+            if "MetricStat" in query:
+                query["MetricStat"]["Period"] = int(query["MetricStat"]["Period"])
         self._client("cloudwatch").put_metric_alarm(AlarmName=name, **alarm)
         self._created(logical_id, name, Arn=self._arn("cloudwatch", f"alarm:{name}"))
 
