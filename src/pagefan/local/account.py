@@ -146,6 +146,8 @@ class EmulatedAccount:
         moto_fixes.apply()
         moto_hooks.install(
             on_s3_notification=self._deliver_async,
+            # --faults duplicates and crashes S3's deliveries; the job events' go once, untouched.
+            on_event_target=lambda arn, event: self._deliver_async(arn, event, faults=False),
             on_lambda_invoke=self._invoke_sync,
             on_execution_stopped=self._report_stopped_execution,
         )
@@ -298,17 +300,20 @@ class EmulatedAccount:
         """Invoke a function synchronously (RequestResponse), as `sam local invoke` does."""
         return self.environments_for(function).invoke(event)
 
-    def _deliver_async(self, function_arn: str, event: dict[str, Any]) -> None:
+    def _deliver_async(self, function_arn: str, event: dict[str, Any], *, faults: bool = True) -> None:
         if not self.deliver_events:
             self.held_events.append((function_arn, event))
             return
-        copies = self.schedule.copies()
+        copies = self.schedule.copies() if faults else 1
         for _ in range(copies):
             with self._pending_changed:
                 self._pending += 1
-            self._async_pool.submit(self._invoke_async, function_arn, event, self.schedule.delay())
+            delay = self.schedule.delay() if faults else 0.0
+            self._async_pool.submit(self._invoke_async, function_arn, event, delay, faults)
 
-    def _invoke_async(self, function_arn: str, event: dict[str, Any], delay: float) -> None:
+    def _invoke_async(
+        self, function_arn: str, event: dict[str, Any], delay: float, faults: bool = True
+    ) -> None:
         try:
             if delay:
                 time.sleep(delay)
@@ -319,7 +324,7 @@ class EmulatedAccount:
             for attempt in range(1, attempts + 1):
                 if self._stopping.is_set():
                     return
-                crash = self.schedule.crash_point(spec.logical_id, attempt)
+                crash = self.schedule.crash_point(spec.logical_id, attempt) if faults else None
                 result = environments.invoke(event, crash_point=crash)
                 if result.ok:
                     return
