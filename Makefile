@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 # The deployer's options, all set, for the scan of that variant (the values only need to be well formed).
 LINT_OPTIONS := KmsKeyArn=arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-1111-4222-8333-444455556666 \
-	SubnetIds=subnet-0a1b2c3d4e5f60718 SecurityGroupIds=sg-0123456789abcdef0
+	SubnetIds=subnet-0a1b2c3d4e5f60718 SecurityGroupIds=sg-0123456789abcdef0 AlarmEmail=operations@example.com
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

@@ -198,6 +198,24 @@ def test_failure_recorder_event_records_page_one_failed(fresh: Invoker, load_eve
     )
 
 
+def test_job_metrics_event_counts_the_failed_job_by_its_stage(fresh: Invoker, load_event: LoadEvent) -> None:
+    # GIVEN the JobFailed event DocumentJob publishes for the sample job (page 1 failed)
+    event = load_event("job_metrics")
+    job_id = load_event("combiner")["job_id"]
+
+    invocation = fresh.invoke("JobMetrics", event)
+
+    # THEN it answers with the job's ending and logs JobsFailed, and JobsFailedByStage for "pages"
+    assert invocation.response == {"job_id": job_id, "status": "FAILED"}
+    metrics = [json.loads(line) for line in invocation.log_lines if line.startswith('{"_aws"')]
+    assert [(m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], m.get("stage")) for m in metrics] == [
+        ("JobsFailedByStage", "pages"),
+        ("JobsFailed", None),
+    ]
+    [failed] = [json.loads(line) for line in invocation.log_lines if '"job failed"' in line]
+    assert (failed["job_id"], failed["stage"]) == (job_id, "pages")
+
+
 # --- the state machine's functions, sharing one account --------------------------------------
 
 
@@ -329,7 +347,7 @@ def test_an_unknown_function_exits_2_naming_the_valid_ones() -> None:
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "Error: unknown function 'Splitterr'; template.yaml defines: "
-        "Combiner, FailureRecorder, PageWorker, PdfExporter, Splitter, SvgExporter"
+        "Combiner, FailureRecorder, JobMetrics, PageWorker, PdfExporter, Splitter, SvgExporter"
     ]
 
 

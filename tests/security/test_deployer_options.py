@@ -18,7 +18,7 @@ from pagefan.local.intrinsics import TemplateError
 from pagefan.local.samples import make_sample_pdf
 from pagefan.local.stack import ACCOUNT_ID
 from tests.integration.pipeline import TEMPLATE, pipeline
-from tests.security.matrix import held_policies, load_matrix, option_parameters, role_policies
+from tests.security.matrix import held_policies, load_matrix, load_options, option_parameters, role_policies
 from tests.security.policy import statements
 
 OPTIONS = option_parameters(REGION, ACCOUNT_ID)
@@ -60,12 +60,15 @@ def test_with_the_options_every_object_and_data_store_uses_the_key(tmp_path: Pat
         )
         assert queue["Attributes"]["KmsMasterKeyId"] == key
         # and the roles the account holds are the ones the permission matrix evaluates with the options
+        # (a role the matrix gives no key row, JobMetrics's, gets no key statement either)
         iam = account.client("iam")
+        key_users = {name for name, rows in load_options()["roles"].items() if rows.get("allow")}
         for entry in load_matrix().values():
             held = held_policies(iam, account.deployment.roles[entry.role])
             evaluated = role_policies(account.template.cloudformation, account.resolver, entry.role)
             assert statements(held) == statements(evaluated), entry.role
-            assert "UseStackKey" in {statement.get("Sid") for statement in statements(held)}, entry.role
+            sids = {statement.get("Sid") for statement in statements(held)}
+            assert ("UseStackKey" in sids) == (entry.name in key_users), entry.role
 
 
 def test_with_the_options_every_function_runs_in_the_subnets(tmp_path: Path) -> None:
@@ -103,3 +106,49 @@ def test_subnets_without_security_groups_are_refused_before_anything_is_deployed
         EmulatedAccount(TEMPLATE, work_dir=tmp_path, parameters={"SubnetIds": OPTIONS["SubnetIds"]}),
     ):
         pass  # pragma: no cover - the deployment is refused
+
+
+def test_the_alarm_topic_takes_the_key_and_only_the_stacks_alarms_may_publish(tmp_path: Path) -> None:
+    # GIVEN the deployer's options and an address to notify (no topic of their own)
+    parameters = {**OPTIONS, "AlarmEmail": "operations@example.com"}
+    with EmulatedAccount(TEMPLATE, work_dir=tmp_path, parameters=parameters, deliver_events=False) as account:
+        resources = account.template.cloudformation["Resources"]
+        resolve = account.resolver.resolve
+        # THEN the stack makes a topic under the stack's key, with that subscription
+        assert account.resolver.condition("CreatesAlarmTopic")
+        topic = resolve(resources["AlarmTopic"]["Properties"])
+        assert topic["KmsMasterKeyId"] == OPTIONS["KmsKeyArn"]
+        assert topic["Subscription"] == [{"Protocol": "email", "Endpoint": "operations@example.com"}]
+        # whose policy lets CloudWatch publish for this stack's alarms only, and only over TLS
+        policy = resolve(resources["AlarmTopicPolicy"]["Properties"])
+        assert policy["Topics"] == [account.resolver.refs["AlarmTopic"]]
+        allow, deny = policy["PolicyDocument"]["Statement"]
+        assert (allow["Effect"], allow["Principal"], allow["Action"]) == (
+            "Allow",
+            {"Service": "cloudwatch.amazonaws.com"},
+            "sns:Publish",
+        )
+        assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
+        alarm_arns = allow["Condition"]["ArnLike"]["aws:SourceArn"]
+        assert alarm_arns == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{account.stack_name}-*"
+        assert (deny["Effect"], deny["Action"], deny["Condition"]) == (
+            "Deny",
+            "sns:Publish",
+            {"Bool": {"aws:SecureTransport": "false"}},
+        )
+        # and every alarm is one of those, notifying the topic on ALARM and on OK
+        alarms = account.client("cloudwatch").describe_alarms()["MetricAlarms"]
+        assert len(alarms) == sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in resources.values())
+        for alarm in alarms:
+            assert alarm["AlarmArn"].startswith(alarm_arns.removesuffix("*"))
+            assert alarm["AlarmActions"] == alarm["OKActions"] == [account.resolver.refs["AlarmTopic"]]
+
+
+def test_with_a_topic_of_the_deployers_the_alarms_notify_it_and_no_topic_is_made(tmp_path: Path) -> None:
+    theirs = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:operations"
+    parameters = {"AlarmTopicArn": theirs, "AlarmEmail": "ignored@example.com"}
+    with EmulatedAccount(TEMPLATE, work_dir=tmp_path, parameters=parameters, deliver_events=False) as account:
+        assert not account.resolver.condition("CreatesAlarmTopic")
+        assert account.deployment.outputs["AlarmTopicArn"] == theirs
+        alarms = account.client("cloudwatch").describe_alarms()["MetricAlarms"]
+        assert alarms and all(alarm["AlarmActions"] == alarm["OKActions"] == [theirs] for alarm in alarms)

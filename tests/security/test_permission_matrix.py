@@ -144,7 +144,9 @@ def test_each_role_trusts_only_the_service_that_runs_it(account: EmulatedAccount
         assert principals == [{"Service": service}], entry.role
 
 
-def test_s3_may_invoke_each_function_for_its_own_bucket_only(account: EmulatedAccount) -> None:
+def test_s3_and_eventbridge_may_invoke_each_function_from_its_own_source_only(
+    account: EmulatedAccount,
+) -> None:
     resources = account.template.cloudformation["Resources"]
     resolve = account.resolver.resolve
     notified = {
@@ -155,16 +157,37 @@ def test_s3_may_invoke_each_function_for_its_own_bucket_only(account: EmulatedAc
         .get("NotificationConfiguration", {})
         .get("LambdaConfigurations", [])
     }
-    permissions = {
-        resource["Properties"]["FunctionName"]["Fn::GetAtt"][0]: resolve(resource["Properties"])
-        for resource in resources.values()
-        if resource["Type"] == "AWS::Lambda::Permission"
+    permissions = {}
+    for resource in resources.values():
+        if resource["Type"] == "AWS::Lambda::Permission":
+            name = resource["Properties"]["FunctionName"]
+            permissions[name["Fn::GetAtt"][0] if "Fn::GetAtt" in name else name["Ref"]] = resolve(
+                resource["Properties"]
+            )
+    by_s3 = {
+        function
+        for function, permission in permissions.items()
+        if permission["Principal"] == "s3.amazonaws.com"
     }
-    assert set(notified) == set(permissions) == {"Splitter", "PageWorker"}
+    assert set(notified) == by_s3 == {"Splitter", "PageWorker"}
     for function, bucket in notified.items():
-        assert permissions[function]["Principal"] == "s3.amazonaws.com"
         assert permissions[function]["SourceArn"] == f"arn:aws:s3:::{bucket}"
         assert permissions[function]["SourceAccount"] == account.resolver.pseudo["AWS::AccountId"]
+    # and EventBridge may invoke JobMetrics from its own rule, on the stack's bus, only
+    assert set(permissions) - by_s3 == {"JobMetrics"}
+    rules = [
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Events::Rule"
+        and any(
+            target["Arn"] == {"Fn::GetAtt": ["JobMetrics", "Arn"]}
+            for target in resource["Properties"]["Targets"]
+        )
+    ]
+    assert len(rules) == 1
+    assert resources[rules[0]]["Properties"]["EventBusName"] == {"Ref": "JobEventBus"}
+    assert permissions["JobMetrics"]["Principal"] == "events.amazonaws.com"
+    assert permissions["JobMetrics"]["SourceArn"] == resolve({"Fn::GetAtt": [rules[0], "Arn"]})
 
 
 # --- every row, by evaluating the deployed policies ------------------------------------------------------

@@ -108,6 +108,8 @@ class _Delivery:
     job_id: str | None = field(compare=False, default=None)
     attempts: int = field(compare=False, default=0)
     throttles: int = field(compare=False, default=0)
+    faults: bool = field(compare=False, default=True)
+    """Whether the fault plan may crash its attempts (S3's deliveries; not the job events')."""
 
 
 # Polling and deadlines sized for a laptop; every other parameter keeps the template's default.
@@ -229,6 +231,8 @@ class EmulatedAccount:
         dynamodb_limits.attach(self.dynamodb)
         moto_hooks.install(
             on_s3_notification=self._deliver_async,
+            # --faults duplicates and crashes S3's deliveries; the job events' go once, untouched.
+            on_event_target=lambda arn, event: self._deliver_async(arn, event, faults=False),
             on_lambda_invoke=self._invoke_sync,
             on_execution_ended=self._report_ended_execution,
         )
@@ -399,17 +403,19 @@ class EmulatedAccount:
         """Invoke a function synchronously (RequestResponse), as `sam local invoke` does."""
         return self.environments_for(function).invoke(event)
 
-    def _deliver_async(self, function_arn: str, event: dict[str, Any]) -> None:
+    def _deliver_async(self, function_arn: str, event: dict[str, Any], *, faults: bool = True) -> None:
         if not self.deliver_events:
             self.held_events.append((function_arn, event))
             return
-        copies = self.schedule.copies()
+        copies = self.schedule.copies() if faults else 1
         for _ in range(copies):
             with self._pending_changed:
                 self._pending += 1
             # Lambda queues the event when S3 hands it over (after the fault plan's delay, if any).
-            queued = time.monotonic() + self.schedule.delay()
-            delivery = _Delivery(queued, next(self._sequence), function_arn, event, queued, job_of(event))
+            queued = time.monotonic() + (self.schedule.delay() if faults else 0.0)
+            delivery = _Delivery(
+                queued, next(self._sequence), function_arn, event, queued, job_of(event), faults=faults
+            )
             self._schedule(delivery, queued)
 
     def _schedule(self, delivery: _Delivery, due: float) -> None:
@@ -470,7 +476,7 @@ class EmulatedAccount:
             if delivery.attempts:
                 self.contention.add(Pressure.RETRIED_INVOCATIONS, delivery.job_id)
             delivery.attempts += 1
-            crash = self.schedule.crash_point(spec.logical_id, delivery.attempts)
+            crash = self.schedule.crash_point(spec.logical_id, delivery.attempts) if delivery.faults else None
             result = environments.invoke(delivery.event, crash_point=crash, acquired=True)
             if self._stopping.is_set() or result.ok:
                 self._finished(delivery)

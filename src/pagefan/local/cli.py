@@ -465,6 +465,45 @@ def retry(job_id: str, stack: str) -> None:
 
 
 @main.command()
+@click.argument("job_id")
+@STACK_OPTION
+@click.option("--follow", is_flag=True, help="Keep printing new lines until the job ended and went quiet.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON lines as logged, one per line.")
+def logs(job_id: str, stack: str, follow: bool, as_json: bool) -> None:
+    """Show one job's log lines from every function and the state machine, merged by time.
+
+    Each line shows its time, the function (or DocumentJob), the page it is about and its level.
+    --json prints the handlers' and the state machine's JSON lines as logged (they carry
+    function_name and page themselves); Lambda's START/END/REPORT lines are text and appear
+    only without --json. Needs logs:FilterLogEvents, lambda:GetFunctionConfiguration,
+    states:DescribeStateMachine and dynamodb:GetItem.
+    """
+    from pagefan.formats import JobStatus
+
+    client = _stack_client(stack)
+    try:
+        reader, start_ms = client.job_logs(job_id)
+    except LookupError as missing:
+        raise click.UsageError(str(missing)) from None
+    except ValueError as problem:
+        raise click.UsageError(f"cannot read the logs of job {job_id}: {problem}") from None
+
+    def ended() -> bool:
+        record = client.jobs.get_job(job_id)
+        return record is None or record.status in JobStatus.TERMINAL
+
+    lines = reader.follow(job_id, start_ms, ended=ended) if follow else iter(reader.lines(job_id, start_ms))
+    try:
+        for line in lines:
+            if not as_json:
+                click.echo(line.render())
+            elif line.record is not None:
+                click.echo(line.message.strip())
+    except KeyboardInterrupt:
+        return
+
+
+@main.command()
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),

@@ -40,7 +40,7 @@ from botocore.exceptions import ClientError
 
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import JobInput, PageStatus, PdfExportInput, PdfExportMode
+from pagefan.formats import FORMAT_VERSION, JobInput, PageStatus, PdfExportInput, PdfExportMode
 from pagefan.job_ids import derive_job_id
 from pagefan.local.account import REGION, EmulatedAccount
 from pagefan.local.environments import InvocationResult
@@ -241,6 +241,31 @@ def _sqs_consumers(template: dict[str, Any]) -> dict[str, str]:
     return consumers
 
 
+def _event_rule_consumers(template: dict[str, Any]) -> set[str]:
+    """Logical ids of the functions an EventBridge rule invokes (SAM ``EventBridgeRule`` events)."""
+    return {
+        name
+        for name, resource in template["Resources"].items()
+        for spec in resource.get("Properties", {}).get("Events", {}).values()
+        if spec.get("Type") == "EventBridgeRule"
+    }
+
+
+def job_event(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """A job event of the stack's bus as EventBridge hands it to a target (DocumentJob's source)."""
+    return {
+        "version": "0",
+        "id": "00000000-0000-0000-0000-000000000003",
+        "detail-type": detail_type,
+        "source": "pagefan",
+        "account": ACCOUNT_ID,
+        "time": SAMPLE_EVENT_TIME.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [],
+        "detail": detail,
+    }
+
+
 def sqs_event(queue_logical_id: str, stack_name: str, body: str) -> dict[str, Any]:
     """An SQS event of one message, as Lambda's poller delivers it."""
     return {
@@ -303,6 +328,7 @@ def render_events(template_path: Path, *, stack_name: str = STACK_NAME) -> dict[
     job_input = JobInput(job_id=job_id, pages_total=len(reader.pages), deadline=SAMPLE_DEADLINE).to_dict()
     tasks = _state_machine_tasks(template)
     queue_consumers = _sqs_consumers(template)
+    rule_consumers = _event_rule_consumers(template)
     for function in template_functions(template):
         if function in events:
             continue
@@ -331,6 +357,22 @@ def render_events(template_path: Path, *, stack_name: str = STACK_NAME) -> dict[
                 },
             }
             events[function] = sqs_event(queue_consumers[function], stack_name, json.dumps(failure))
+            continue
+        if function in rule_consumers:
+            # The JobFailed event DocumentJob publishes when that job's page 1 failed.
+            events[function] = job_event(
+                "JobFailed",
+                {
+                    "format_version": FORMAT_VERSION,
+                    "job_id": job_id,
+                    "status": "FAILED",
+                    "stage": "pages",
+                    "reason": (
+                        f"1 of {len(reader.pages)} pages could not be processed. First failure: page 1: "
+                        "Page 1 has an empty or invalid page size."
+                    ),
+                },
+            )
             continue
         if function not in tasks:
             raise ValueError(f"no sample event is known for {function}: teach render_events its event")
@@ -488,6 +530,10 @@ def _is_pdf_export_input(event: Any) -> bool:
     return isinstance(event, dict) and isinstance(event.get("mode"), str) and _is_job_input(event.get("job"))
 
 
+def _is_job_event(event: Any) -> bool:
+    return isinstance(event, dict) and event.get("source") == "pagefan" and "detail-type" in event
+
+
 def _is_job_input(event: Any) -> bool:
     return (
         isinstance(event, dict)
@@ -573,6 +619,8 @@ class Invoker:
             # A failed invocation names the event that failed: prepare what that event needs.
             for failure in _failure_records(event):
                 self.prepare(failure["requestPayload"])
+        elif _is_job_event(event):
+            self.say("nothing to prepare: a job event names no object, only the job")
         else:
             self.say("nothing to prepare: the event is neither an S3 event nor a job's task input")
 

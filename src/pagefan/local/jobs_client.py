@@ -32,6 +32,7 @@ from pagefan.local.cost import (
     request_ids_of_job,
     usage_from_reports,
 )
+from pagefan.local.job_logs import STATE_MACHINE, JobLogs, state_machine_log_group
 
 # Lambda's log lines reach CloudWatch Logs within seconds; a job's first invocation starts after
 # its record is created, so the search starts a little before (clocks differ).
@@ -196,6 +197,26 @@ class JobsClient:
         return usage_from_reports(
             pages=record.pages_total, reports=reports, state_transitions=transitions, progress_reads=reads
         )
+
+    def job_logs(self, job_id: str) -> tuple[JobLogs, int]:
+        """A reader of the stack's log groups, and the time (epoch ms) the job's lines start from.
+
+        The groups are every function's and the state machine's; the time is a little before the
+        job was created. Needs lambda:GetFunctionConfiguration, states:DescribeStateMachine and
+        logs:FilterLogEvents. Raises LookupError when the table holds no such job.
+        """
+        record = self.jobs.get_job(job_id)
+        if record is None:
+            raise LookupError(f"no job {job_id} in table {self.outputs.jobs_table}")
+        if not self.outputs.functions:
+            raise ValueError("the stack has no <Function>FunctionName outputs to find its logs by")
+        groups = {logical_id: self._log_group(name) for logical_id, name in self.outputs.functions.items()}
+        if self._sfn is not None and self.outputs.state_machine_arn:
+            group = state_machine_log_group(self._sfn, self.outputs.state_machine_arn)
+            if group is not None:
+                groups[STATE_MACHINE] = group
+        created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
+        return JobLogs(self._logs, groups), int(created.timestamp() * 1000) - _LOG_WINDOW_SLACK_MS
 
     def _log_group(self, function_name: str) -> str:
         """Where Lambda writes the function's lines: its LoggingConfig's group, else the default."""

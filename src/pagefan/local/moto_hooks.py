@@ -18,12 +18,19 @@ exactly those two points:
   Execution Status Change"); moto reports none, so the runtime publishes each from here, once the
   status is final (a StopExecution call returns before the execution has ended ABORTED).
 
+* ``events.models.Rule.send_to_targets``: moto raises NotImplementedError for a Lambda target,
+  which would fail the state machine's PutEvents; the runtime queues an asynchronous invocation
+  of each Lambda target whose rule matches (EventBridge invokes Lambda asynchronously) and lets
+  moto deliver to every other target. Targets receive the event with its ``account``, which
+  moto's default target input leaves out and AWS always sends.
+
 It also makes the S3 event body match AWS's (keys keep ``/``, versionId and sequencer present)
 and drops the second ObjectCreated event moto emits for a completed multipart upload.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from collections.abc import Callable
@@ -51,10 +58,16 @@ def install(
     on_s3_notification: AsyncInvoke,
     on_lambda_invoke: SyncInvoke,
     on_execution_ended: Callable[[str], None],
+    on_event_target: AsyncInvoke | None = None,
 ) -> None:
-    """Route moto's S3 notifications, Step Functions Lambda calls and ended executions to callbacks."""
+    """Route moto's S3 notifications, Step Functions Lambda calls and ended executions to callbacks.
+
+    EventBridge's Lambda targets go to ``on_event_target``, by default ``on_s3_notification``:
+    both are asynchronous invocations.
+    """
     global _installed
     _callbacks["s3"] = on_s3_notification
+    _callbacks["event_target"] = on_event_target or on_s3_notification
     _callbacks["lambda"] = on_lambda_invoke
     _callbacks["ended"] = on_execution_ended
     if _installed:
@@ -63,7 +76,11 @@ def install(
     _report_ended_executions()
 
     import moto.s3.notifications as notifications
+    from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
+    from moto.events.models import Rule
+    from moto.events.utils import EventTemplateParser
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.utilities.arns import parse_arn
 
     original_event = notifications._get_s3_event
     original_send = notifications.send_event
@@ -110,10 +127,41 @@ def install(
         response["Payload"] = lambda_eval_utils._from_payload(response["Payload"])
         return response
 
+    # moto's default target input leaves out the event's "account", which AWS always sends.
+    default_input = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in default_input:
+        version = '"version": "0", '
+        with_account = default_input.replace(version, version + '"account": "<account>", ', 1)
+        if with_account == default_input:
+            raise RuntimeError("moto's EventBridge target input changed: re-check pagefan.local.moto_hooks")
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = with_account
+
+    def as_target_receives(original_event: Any) -> dict[str, Any]:
+        event: dict[str, Any] = EventTemplateParser.parse(None, {}, original_event)
+        if isinstance(event.get("time"), int | float):  # as moto's SQS delivery does
+            event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(event["time"])))
+        return event
+
+    original_send_to_targets = Rule.send_to_targets
+
+    def send_to_targets_and_functions(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        functions = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+        if not functions:
+            original_send_to_targets(self, original_event, transform_input)
+            return
+        deliver = _callbacks.get("event_target")
+        if deliver is not None and self.event_pattern.matches_event(original_event):
+            for target in functions:  # no InputTransformer in pagefan's rules: the whole event
+                deliver(target["Arn"], json.loads(json.dumps(as_target_receives(original_event))))
+        others = copy.copy(self)  # moto's own delivery, to the other targets, without touching the rule
+        others.targets = [t for t in self.targets if t not in functions]
+        original_send_to_targets(others, original_event, transform_input)
+
     notifications._get_s3_event = s3_event_like_aws
     notifications.send_event = send_event_once
     notifications._invoke_awslambda = invoke_async
     lambda_eval_utils._invoke_lambda_function = invoke_sync
+    Rule.send_to_targets = send_to_targets_and_functions
 
 
 def _report_ended_executions() -> None:

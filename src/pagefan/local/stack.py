@@ -148,6 +148,8 @@ class StackDeployer:
             "AWS::Lambda::Permission": self._permission,
             "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
             "AWS::StepFunctions::StateMachine": self._state_machine,
+            "AWS::CloudWatch::Alarm": self._alarm,
+            "AWS::CloudWatch::Dashboard": self._dashboard,
         }
 
     # --- driver ---------------------------------------------------------------------------
@@ -480,6 +482,24 @@ class StackDeployer:
         # Resource policies on functions are not evaluated locally; the routing is the template's.
         self._created(logical_id, logical_id)
 
+    def _alarm(self, logical_id: str, props: dict[str, Any]) -> None:
+        # Recorded as deployed (describe_alarms shows them); moto evaluates no alarm.
+        name = props.get("AlarmName") or _physical_name(self.deployment.stack_name, logical_id, limit=255)
+        numbers = {"Period": int, "EvaluationPeriods": int, "DatapointsToAlarm": int, "Threshold": float}
+        alarm = {
+            key: numbers.get(key, lambda v: v)(value) for key, value in props.items() if key != "AlarmName"
+        }
+        for query in alarm.get("Metrics", []):  # metric math: each metric's own period
+            if "MetricStat" in query:
+                query["MetricStat"]["Period"] = int(query["MetricStat"]["Period"])
+        self._client("cloudwatch").put_metric_alarm(AlarmName=name, **alarm)
+        self._created(logical_id, name, Arn=self._arn("cloudwatch", f"alarm:{name}"))
+
+    def _dashboard(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("DashboardName") or _physical_name(self.deployment.stack_name, logical_id)
+        self._client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=props["DashboardBody"])
+        self._created(logical_id, name)
+
     def _state_machine(self, logical_id: str, props: dict[str, Any]) -> None:
         path = self._template.definition_uris.get(logical_id)
         if path is not None:
@@ -498,10 +518,24 @@ class StackDeployer:
         name = props.get("StateMachineName") or _physical_name(
             self.deployment.stack_name, logical_id, limit=80
         )
+        logging: dict[str, Any] = {}
+        if (
+            "LoggingConfiguration" in props
+        ):  # recorded (describe_state_machine shows it); moto writes no lines
+            config = props["LoggingConfiguration"]
+            logging["loggingConfiguration"] = {
+                "level": config.get("Level", "OFF"),
+                "includeExecutionData": bool(config.get("IncludeExecutionData", False)),
+                "destinations": [
+                    {"cloudWatchLogsLogGroup": {"logGroupArn": d["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
+                    for d in config.get("Destinations", [])
+                ],
+            }
         arn = self._client("stepfunctions").create_state_machine(
             name=name,
             definition=definition,
             roleArn=props["RoleArn"],
             type=props.get("StateMachineType", "STANDARD"),
+            **logging,
         )["stateMachineArn"]
         self._created(logical_id, arn, Arn=arn, Name=name)

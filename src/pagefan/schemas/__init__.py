@@ -3,7 +3,9 @@
 ``document-v1.json`` describes ``document.json`` (the Combiner's output) and
 ``page-result-v1.json`` one page result (the PageWorker's output, which document.json lists
 without ``job_id`` and ``format_version``). Both are closed: every object lists all its
-properties and allows no others.
+properties and allows no others. ``job-completed-v1.json`` and ``job-failed-v1.json`` describe
+the events DocumentJob publishes on the stack's bus, as a rule's target receives them: the
+envelope is EventBridge's and stays open, the ``detail`` is pagefan's, closed and versioned.
 
 Versioning: :data:`pagefan.formats.FORMAT_VERSION` is the version of every stored format, and
 every body carries it as ``format_version``. Version 1 is the first: there never was a version 0,
@@ -30,7 +32,9 @@ from pagefan.errors import FormatVersionError, PagefanError
 from pagefan.formats import FORMAT_VERSION, check_format_version
 
 SCHEMA_NAMES = ("document", "page-result")
-"""Names of the shipped schemas; the files are ``<name>-v<version>.json``."""
+"""Names of the shipped schemas of stored bodies; the files are ``<name>-v<version>.json``."""
+EVENT_SCHEMA_NAMES = ("job-completed", "job-failed")
+"""Names of the shipped schemas of job events (their ``detail`` carries the format version)."""
 
 _MAX_REPORTED_ERRORS = 20
 
@@ -49,8 +53,9 @@ class SchemaViolation(PagefanError):
 
 @cache
 def _schema_text(name: str, version: int) -> str:
-    if name not in SCHEMA_NAMES:
-        raise ValueError(f"no schema is called {name!r}; pagefan has {', '.join(SCHEMA_NAMES)}")
+    if name not in SCHEMA_NAMES + EVENT_SCHEMA_NAMES:
+        known = ", ".join(SCHEMA_NAMES + EVENT_SCHEMA_NAMES)
+        raise ValueError(f"no schema is called {name!r}; pagefan has {known}")
     resource = resources.files(__name__) / f"{name}-v{version}.json"
     if not resource.is_file():
         raise FormatVersionError(
@@ -64,7 +69,7 @@ def load_schema(name: str, version: int = FORMAT_VERSION) -> dict[str, Any]:
     """Return one shipped schema as a fresh dict.
 
     Args:
-        name: ``"document"`` or ``"page-result"``.
+        name: ``"document"``, ``"page-result"``, ``"job-completed"`` or ``"job-failed"``.
         version: The format version (default: the one this pagefan writes).
 
     Returns:
@@ -148,10 +153,50 @@ def validate_page_result(data: Any) -> bool:
     return _validate(data, "page-result", "page result")
 
 
+JOB_EVENT_SCHEMAS = {"JobCompleted": "job-completed", "JobFailed": "job-failed"}
+"""The schema of each job event, by its detail-type."""
+
+
+def validate_job_event(event: Any) -> bool:
+    """Check a job event (as a target receives it) against its detail's format version and schema.
+
+    Args:
+        event: The decoded event, envelope and detail.
+
+    Returns:
+        True when the schema was checked; False when ``jsonschema`` is not installed.
+
+    Raises:
+        SchemaViolation: Not a job event, or it does not match the schema of its version.
+        FormatVersionError: The detail has another format version (or none).
+
+    """
+    detail_type = event.get("detail-type") if isinstance(event, Mapping) else None
+    if detail_type not in JOB_EVENT_SCHEMAS:
+        raise SchemaViolation("event", [f"/detail-type: not a job event: {detail_type!r}"])
+    detail = event.get("detail")
+    what = f"{detail_type} event"
+    if not isinstance(detail, Mapping):
+        raise SchemaViolation(what, ["/detail: expected a JSON object"])
+    check_format_version(detail, what)
+    try:
+        import jsonschema  # noqa: F401  (is it there?)
+    except ImportError:
+        return False
+    validator = _validator(JOB_EVENT_SCHEMAS[detail_type])
+    errors = sorted(validator.iter_errors(event), key=lambda error: (_path(error), error.message))
+    if errors:
+        raise SchemaViolation(what, [f"{_path(error)}: {error.message}" for error in errors])
+    return True
+
+
 __all__ = [
+    "EVENT_SCHEMA_NAMES",
+    "JOB_EVENT_SCHEMAS",
     "SCHEMA_NAMES",
     "SchemaViolation",
     "load_schema",
     "validate_document",
+    "validate_job_event",
     "validate_page_result",
 ]

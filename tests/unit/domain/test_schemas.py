@@ -23,10 +23,12 @@ from pagefan.errors import FormatVersionError
 from pagefan.formats import DocumentInfo, PageResult, SourceRef, check_format_version, dumps
 from pagefan.local.samples import make_sample_pdf
 from pagefan.schemas import (
+    EVENT_SCHEMA_NAMES,
     SCHEMA_NAMES,
     SchemaViolation,
     load_schema,
     validate_document,
+    validate_job_event,
     validate_page_result,
 )
 
@@ -120,7 +122,36 @@ def test_schemas_ship_as_package_data() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert "schemas/*.json" in pyproject["tool"]["setuptools"]["package-data"]["pagefan"]
     shipped = sorted(path.name for path in (REPO / "src" / "pagefan" / "schemas").glob("*.json"))
-    assert shipped == ["document-v1.json", "page-result-v1.json"]
+    assert shipped == sorted(f"{name}-v1.json" for name in (*SCHEMA_NAMES, *EVENT_SCHEMA_NAMES))
+    assert len(shipped) == 4
+
+
+@pytest.mark.parametrize("name", EVENT_SCHEMA_NAMES)
+def test_each_job_event_schema_closes_and_versions_its_detail(name: str) -> None:
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    assert schema["$id"] == f"urn:pagefan:schema:{name}-v1"
+    detail = schema["properties"]["detail"]
+    assert detail["additionalProperties"] is False
+    assert sorted(detail["required"]) == sorted(detail["properties"])
+    assert detail["properties"]["format_version"]["const"] == 1
+    assert schema["properties"]["source"] == {"const": "pagefan"}
+
+
+def test_a_job_event_is_checked_against_the_schema_of_its_detail_type(load_event: Any) -> None:
+    # GIVEN the sample JobFailed event (events/job_metrics.json, the JobMetrics function's)
+    event = load_event("job_metrics")
+    assert validate_job_event(event) is True
+    # WHEN its detail loses its version, gains a field, or its type claims another event
+    unversioned = {**event, "detail": {k: v for k, v in event["detail"].items() if k != "format_version"}}
+    with pytest.raises(FormatVersionError):
+        validate_job_event(unversioned)
+    with pytest.raises(SchemaViolation, match="/detail: Additional properties"):
+        validate_job_event({**event, "detail": {**event["detail"], "outputs": {}}})
+    with pytest.raises(SchemaViolation, match="/detail"):
+        validate_job_event({**event, "detail-type": "JobCompleted"})
+    with pytest.raises(SchemaViolation, match="not a job event"):
+        validate_job_event({**event, "detail-type": "Something"})
 
 
 def test_unknown_schema_name_or_version() -> None:
