@@ -6,6 +6,11 @@ deployed into it by :mod:`pagefan.local.stack`. S3 notifications become asynchro
 invocations with Lambda's retry policy and on-failure destination; Step Functions' Lambda tasks
 become synchronous invocations. Both run the handler modules in execution-environment processes
 (:mod:`pagefan.local.environments`) that reach the emulated account through AWS_ENDPOINT_URL.
+
+Lambda's limits hold as on AWS: a function's reserved concurrency is never exceeded; an
+asynchronous event beyond it is throttled and retried with Lambda's backoff until its maximum
+age, and a synchronous one is refused with TooManyRequestsException. What was refused or delayed
+is counted in :attr:`EmulatedAccount.contention`.
 """
 
 from __future__ import annotations
