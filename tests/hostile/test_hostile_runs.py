@@ -256,12 +256,14 @@ def test_no_link_is_followed_and_no_action_is_run(run: HostileRun) -> None:
 
 def test_a_bad_page_fails_that_page_and_never_its_worker(run: HostileRun) -> None:
     # Every failed page above was recorded by the PageWorker itself, in the invocation that read
-    # it: no invocation failed, none was retried, nothing reached the on-failure queue.
+    # it: no invocation failed, none was retried, nothing reached the on-failure queue. (The
+    # FailureRecorder still sees each FAILED job's execution end, and leaves the ended job alone.)
     functions = run.stack.account.functions
     assert {name: environments.stats.errors for name, environments in functions.items()} == dict.fromkeys(
         functions, 0
     )
-    assert functions["FailureRecorder"].stats.invocations == 0
+    assert run.stack.account.failed_deliveries == []
+    assert run.stack.account.contention.of()["retried_invocations"] == 0
     assert run.stack.failed_invocations() == []
     pages_seen = sum(len(outcome.pages) for outcome in run.outcomes.values())
     assert functions["PageWorker"].stats.invocations == pages_seen

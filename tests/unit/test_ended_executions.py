@@ -118,3 +118,31 @@ def test_when_the_ending_execution_fails_too_the_message_is_refused_not_looped(a
             _ended(ending, "FAILED"), jobs=account.jobs, sfn=account.sfn, settings=account.settings
         )
     assert _executions(account) == []
+
+
+def test_a_page_event_given_up_for_its_age_is_recorded_with_what_to_change(account: Account) -> None:
+    from pagefan import layout
+    from pagefan.stages.failures import record_failed_invocation
+
+    record = {
+        "requestContext": {"condition": "EventAgeExceeded", "approximateInvokeCount": 0},
+        "requestPayload": {
+            "Records": [
+                {
+                    "s3": {
+                        "bucket": {"name": "work"},
+                        "object": {"key": layout.page_key(JOB, 2), "eTag": "e", "size": 1},
+                    }
+                }
+            ]
+        },
+        "responsePayload": None,
+    }
+    [outcome] = record_failed_invocation(
+        record, jobs=account.jobs, sfn=account.sfn, settings=account.settings
+    )
+    assert (outcome.page_number, outcome.changed) == (2, True)
+    assert outcome.reason.startswith(
+        "The PageWorker never ran: its event waited longer than MaximumEventAgeInSeconds"
+    )
+    assert "PageConcurrency" in outcome.reason

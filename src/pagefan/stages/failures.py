@@ -44,8 +44,17 @@ class RecordedFailure:
 
 
 def _reason(record: Mapping[str, Any], what: str) -> str:
+    context = record.get("requestContext", {})
+    if context.get("condition") == "EventAgeExceeded":
+        # Lambda gave the event up unrun: the function's concurrency stayed in use for longer than
+        # the event's maximum age (the job's deadline).
+        return (
+            f"{what} never ran: its event waited longer than MaximumEventAgeInSeconds (JobDeadlineSeconds) "
+            "while the function's concurrency was in use. Raise PageConcurrency or JobDeadlineSeconds, "
+            "then run `pagefan retry` on the job."
+        )
     response = record.get("responsePayload") or {}
-    attempts = record.get("requestContext", {}).get("approximateInvokeCount", "several")
+    attempts = context.get("approximateInvokeCount", "several")
     error = f"{response.get('errorType', 'error')}: {response.get('errorMessage', 'no message')}"
     return f"{what} failed {attempts} times: {error}"
 
