@@ -217,7 +217,13 @@ class EmulatedAccount:
 
         from pagefan.local import dynamodb_limits, moto_fixes, moto_hooks
 
-        for noisy in ("werkzeug", "moto.stepfunctions.parser.asl.component.eval_component"):
+        # moto's engine logs every task error it turns into States.Runtime (a task whose service
+        # went away under Ctrl-C included); the execution's history holds them, with the cause.
+        for noisy in (
+            "werkzeug",
+            "moto.stepfunctions.parser.asl.component.eval_component",
+            "moto.stepfunctions.parser.asl.component.state.exec.execute_state",
+        ):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         (self.work_dir / "logs").mkdir(exist_ok=True)
