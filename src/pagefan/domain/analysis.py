@@ -7,6 +7,7 @@ This runs in the PageWorker on untrusted bytes. Every content problem becomes a
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -18,9 +19,10 @@ from pypdf import PageObject, PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
+from pagefan.domain.graphics import GraphicsLimits, PageGraphics, StoredImage, read_graphics
 from pagefan.domain.parsing import PARSE_ERRORS, detail, streams_up_to
 from pagefan.errors import PageFailed
-from pagefan.formats import PageResult, TextRun
+from pagefan.formats import Omission, PageResult, TextRun
 
 # Form XObjects nest; real documents rarely go beyond three levels. The bounds stop hostile
 # files that nest or fan out without end from turning the image count into the heavy work.
@@ -184,6 +186,48 @@ class _Pen:
         return dx * self.ux + dy * self.uy, abs(dx * self.uy - dy * self.ux)
 
 
+def _rgb_hex(operands: Any) -> str | None:
+    """The "#rrggbb" of a colour's operands: 1 (grey), 3 (RGB) or 4 (CMYK, naively) numbers."""
+    try:
+        values = [min(max(float(value), 0.0), 1.0) for value in operands]
+    except (TypeError, ValueError):
+        return None
+    if len(values) == 1:
+        red = green = blue = values[0]
+    elif len(values) == 3:
+        red, green, blue = values
+    elif len(values) == 4:
+        cyan, magenta, yellow, black = values
+        red, green, blue = ((1 - ink) * (1 - black) for ink in (cyan, magenta, yellow))
+    else:
+        return None
+    return "#" + "".join(f"{round(value * 255):02x}" for value in (red, green, blue))
+
+
+@dataclass
+class _TextState:
+    """The graphics state text is drawn with: fill and stroke colour, text render mode."""
+
+    fill: str = "#000000"
+    stroke: str = "#000000"
+    mode: int = 0
+
+    def colour(self) -> str:
+        """The colour a reader sees: the stroke colour for outlined-only text (modes 1 and 5)."""
+        return self.stroke if self.mode in (1, 5) else self.fill
+
+    def invisible(self) -> bool:
+        """Modes 3 and 7 paint nothing: the text layer of an OCR'd scan."""
+        return self.mode in (3, 7)
+
+
+_FILL_OPERATORS = {b"g", b"rg", b"k", b"sc", b"scn"}
+_STROKE_OPERATORS = {b"G", b"RG", b"K", b"SC", b"SCN"}
+_SHOW_OPERATORS = {b"Tj", b"TJ", b"'", b'"'}
+# q/Q nesting followed for the text's colour; deeper saves are not followed.
+_MAX_STATE_DEPTH = 64
+
+
 @dataclass
 class _RunCollector:
     """Receives pypdf's text callbacks and keeps the runs, positioned relative to the page box.
@@ -203,6 +247,38 @@ class _RunCollector:
     runs: list[TextRun] = field(default_factory=list)
     _pen: _Pen | None = None
     _widths: dict[int, Callable[[str], float]] = field(default_factory=dict)
+    _state: _TextState = field(default_factory=_TextState)
+    _saved: list[_TextState] = field(default_factory=list)
+    # The state of the first text shown since pypdf last reported a run: pypdf reports text
+    # late (at the next positioning or font change), after a colour change in between.
+    _shown: _TextState | None = None
+
+    def operator(self, operator: Any, operands: Any, cm: Any, tm: Any) -> None:
+        """Pypdf's visitor_operand_before: follow the colour and render mode text is drawn with."""
+        state = self._state
+        if operator in _SHOW_OPERATORS:
+            if self._shown is None:
+                self._shown = _TextState(state.fill, state.stroke, state.mode)
+        elif operator == b"q":
+            if len(self._saved) < _MAX_STATE_DEPTH:
+                self._saved.append(_TextState(state.fill, state.stroke, state.mode))
+        elif operator == b"Q":
+            if self._saved:
+                self._state = self._saved.pop()
+        elif operator == b"Tr" and operands:
+            with contextlib.suppress(TypeError, ValueError):
+                state.mode = int(operands[0])
+        elif operator in _FILL_OPERATORS or operator in _STROKE_OPERATORS:
+            colour = _rgb_hex([value for value in operands if not isinstance(value, str)])
+            if colour is not None:
+                if operator in _FILL_OPERATORS:
+                    state.fill = colour
+                else:
+                    state.stroke = colour
+        elif operator == b"cs":
+            state.fill = "#000000"
+        elif operator == b"CS":
+            state.stroke = "#000000"
 
     def _width(self, font: Any, text: str) -> float:
         measure = self._widths.get(id(font))
@@ -254,6 +330,7 @@ class _RunCollector:
         except (TypeError, ValueError, IndexError, OverflowError):
             self._pen = None
             return
+        shown, self._shown = self._shown or self._state, None
         content = run_text(clean_text(text))
         if not content or not all(math.isfinite(value) for value in (x, y, size, angle)):
             return
@@ -266,6 +343,8 @@ class _RunCollector:
                 font=font_name(font),
                 # "+ 0.0" turns -0.0 into 0.0, so JSON never says "-0.0" for unrotated text.
                 angle=round(angle, 2) + 0.0,
+                colour=shown.colour(),
+                invisible=shown.invisible(),
             )
         )
 
@@ -506,8 +585,41 @@ def _open_page(pdf_bytes: bytes, page_number: int) -> PageObject:
         raise PageFailed("damaged_page", f"Page {page_number} cannot be read ({detail(exc)}).") from exc
 
 
-def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_bytes: int) -> PageResult:
-    """Extract geometry, text, words, text runs and the image count of a single-page PDF.
+@dataclass(frozen=True)
+class PageAnalysis:
+    """A page's result and the re-encoded images it references (stored beside it, not in it)."""
+
+    result: PageResult
+    images: list[StoredImage]
+
+
+def analyse_page(
+    pdf_bytes: bytes,
+    *,
+    job_id: str,
+    page_number: int,
+    max_content_bytes: int,
+    limits: GraphicsLimits | None = None,
+) -> PageResult:
+    """The page result of :func:`read_page`, without the image bytes."""
+    return read_page(
+        pdf_bytes, job_id=job_id, page_number=page_number, max_content_bytes=max_content_bytes, limits=limits
+    ).result
+
+
+def read_page(
+    pdf_bytes: bytes,
+    *,
+    job_id: str,
+    page_number: int,
+    max_content_bytes: int,
+    limits: GraphicsLimits | None = None,
+) -> PageAnalysis:
+    """Extract geometry, text, words, text runs, graphics and images of a single-page PDF.
+
+    The graphics (paths, images, clipping, forms, annotation appearances) come from pdfium (see
+    :mod:`pagefan.domain.graphics`); when pdfium cannot read a page that pypdf can, the page
+    keeps its text and says so in ``omitted`` (``graphics_unreadable``).
 
     Run positions are in PDF points from the MediaBox's bottom-left corner, before /Rotate:
     the text matrix combined with the current transformation matrix. A run is what pypdf
@@ -520,9 +632,10 @@ def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content
         page_number: The page's 1-based number in the source document.
         max_content_bytes: Largest accepted size of the page's decompressed content streams
             (page content plus form XObjects).
+        limits: Bounds on the page's images, paths and form nesting (default: GraphicsLimits()).
 
     Returns:
-        The page's analysis.
+        The page's analysis and its images.
 
     Raises:
         PageFailed: ``damaged_page`` (unreadable file, page or size), ``content_too_large``
@@ -532,12 +645,50 @@ def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content
 
     """
     with streams_up_to(len(pdf_bytes)):
-        return _analyse(
+        result = _analyse(
             pdf_bytes, job_id=job_id, page_number=page_number, max_content_bytes=max_content_bytes
+        )
+    left, bottom = result[1]
+    graphics = _graphics(pdf_bytes, left, bottom, limits or GraphicsLimits())
+    page = result[0]
+    return PageAnalysis(
+        result=PageResult(
+            job_id=page.job_id,
+            page_number=page.page_number,
+            width=page.width,
+            height=page.height,
+            rotation=page.rotation,
+            text=page.text,
+            words=page.words,
+            runs=page.runs,
+            image_count=page.image_count,
+            graphics=graphics.graphics,
+            clips=graphics.clips,
+            omitted=graphics.omitted,
+        ),
+        images=list(graphics.images.values()),
+    )
+
+
+def _graphics(pdf_bytes: bytes, left: float, bottom: float, limits: GraphicsLimits) -> PageGraphics:
+    import pypdfium2
+
+    try:
+        return read_graphics(pdf_bytes, left=left, bottom=bottom, limits=limits)
+    except pypdfium2.PdfiumError as exc:
+        return PageGraphics(
+            omitted=[
+                Omission(
+                    code="graphics_unreadable",
+                    detail=f"The page's graphics cannot be read ({detail(exc)}); only its text is drawn.",
+                )
+            ]
         )
 
 
-def _analyse(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_bytes: int) -> PageResult:
+def _analyse(
+    pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_bytes: int
+) -> tuple[PageResult, tuple[float, float]]:
     page = _open_page(pdf_bytes, page_number)
     left, bottom, width, height = _box(page, page_number)
     rotation = _rotation(page)
@@ -553,7 +704,7 @@ def _analyse(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_byt
 
     collector = _RunCollector(origin_x=left, origin_y=bottom)
     try:
-        text = page.extract_text(visitor_text=collector)
+        text = page.extract_text(visitor_text=collector, visitor_operand_before=collector.operator)
     except RecursionError as exc:
         raise PageFailed(
             "unreadable_text",
@@ -582,7 +733,7 @@ def _analyse(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_byt
             f"text, more than the {MAX_PAGE_RUNS:,} pagefan accepts for one page.",
         )
     text = clean_text(text)
-    return PageResult(
+    result = PageResult(
         job_id=job_id,
         page_number=page_number,
         width=width,
@@ -593,3 +744,4 @@ def _analyse(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_byt
         runs=collector.runs,
         image_count=image_count,
     )
+    return result, (left, bottom)

@@ -6,6 +6,8 @@ the SvgExporter shares the code around it and has neither the memory nor the cai
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import math
 import re
@@ -47,6 +49,9 @@ MAX_OUTLINE_DEPTH = 64
 
 # What every URL an SVG references resolves to (see _fetch_nothing).
 _EMPTY_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
+
+# The images an SVG may embed, by media type, with their files' signatures.
+_EMBEDDED_IMAGES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 # The linear part of the matrix that turns content drawn as displayed back into the page box
 # of a page with this /Rotate (the inverse of the viewer's clockwise turn).
@@ -108,12 +113,45 @@ def svg_to_pdf(svg: str, *, rotation: int | None = None) -> bytes:
     return _unrotate(pdf, turn)
 
 
-def _fetch_nothing(url: str, resource_type: str) -> bytes:
-    """The URL fetcher given to cairosvg: whatever an SVG references is an empty SVG.
+def svg_to_png(svg: str, *, dpi: float) -> bytes:
+    """Rasterise one page's SVG with cairo, as the PdfExporter draws it, at ``dpi``.
 
-    pagefan's SVGs reference nothing; this stands between a reference that got in anyway and the
-    network or the file system (cairosvg's own default fetcher would read any URL).
+    Same safe mode and URL fetcher as :func:`svg_to_pdf`; used to check what the rebuilt pages
+    look like (the fidelity tests) without a PDF renderer.
+
+    Args:
+        svg: A standalone SVG document whose lengths are in pt.
+        dpi: Pixels per inch of the PNG.
+
+    Returns:
+        The PNG's bytes.
+
     """
+    import cairosvg
+
+    png: bytes = cairosvg.surface.PNGSurface.convert(
+        bytestring=svg.encode("utf-8"), dpi=SVG_DPI, scale=dpi / SVG_DPI, url_fetcher=_fetch_nothing
+    )
+    return png
+
+
+def _fetch_nothing(url: str, resource_type: str) -> bytes:
+    """The URL fetcher given to cairosvg: only an embedded PNG or JPEG image is read.
+
+    pagefan's SVGs reference nothing but the ``data:`` URIs of the images the PageWorker
+    re-encoded as PNG or JPEG. Such a URI is decoded here, and kept only when its bytes are a PNG
+    or a JPEG by their signature; every other URL is an empty SVG. This stands between a
+    reference that got in anyway and the network or the file system (cairosvg's own default
+    fetcher would read any URL), and keeps cairosvg from parsing an SVG inside a data URI.
+    """
+    for media_type, signature in _EMBEDDED_IMAGES.items():
+        prefix = f"data:{media_type};base64,"
+        if url.startswith(prefix):
+            try:
+                data = base64.b64decode(url[len(prefix) :], validate=True)
+            except binascii.Error:
+                return _EMPTY_SVG
+            return data if data.startswith(signature) else _EMPTY_SVG
     return _EMPTY_SVG
 
 

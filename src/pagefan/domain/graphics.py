@@ -1,0 +1,393 @@
+"""Read a page's graphics with pdfium: paths, images, clipping, forms and annotation appearances.
+
+pdfium (through pypdfium2) is a fuzzed, hardened parser that interprets the content streams,
+colour spaces, form XObjects and image filters (DCT, Flate, LZW, RunLength, CCITT, JBIG2, JPX)
+and exposes the result as page objects. This module walks those objects in painting order and
+turns them into :class:`~pagefan.formats.Graphic` elements in the page box's coordinates (origin
+at the MediaBox's bottom-left corner, before /Rotate), the same space as the text runs:
+
+- a path keeps its segments in its own user space with the matrix that maps them to the page,
+  so line widths and dashes scale as the PDF draws them;
+- an image is rendered by pdfium at its native pixel size with its mask (SMask, Mask) applied,
+  re-encoded as PNG or JPEG and returned as bytes for the caller to store (never inside the page
+  result), referenced by its SHA-256;
+- a clipping path is stored once per page, in page coordinates, and elements name the clips
+  that apply to them;
+- forms are walked recursively, their matrices composed; visible annotations' appearance streams
+  are drawn by flattening them into a copy of the page first.
+
+Text objects are left to :mod:`pagefan.domain.analysis` (pypdf), which places the runs.
+
+Limits: an image over ``max_image_pixels``, or past ``max_image_bytes`` decoded on the page, is
+replaced by a placeholder; paths past ``max_path_segments`` and forms nested deeper than
+``max_form_depth`` are left out. Each is recorded with its reason in the result's ``omitted``
+list, and the page is still drawn: its text and the rest of its graphics stay useful.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import io
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pagefan.formats import Graphic, ImageRef, Omission
+
+# pdfium is not thread-safe, and the local runtime may run two pages in one process.
+_PDFIUM_LOCK = threading.Lock()
+
+_IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+# Above this many distinct colours an opaque image is stored as JPEG (a photo), else PNG.
+_PHOTO_COLOURS = 256
+_JPEG_QUALITY = 85
+_LINE_CAPS = ("butt", "round", "square")
+_LINE_JOINS = ("miter", "round", "bevel")
+
+
+@dataclass(frozen=True)
+class GraphicsLimits:
+    """Bounds on one page's graphics; see the module docstring for what happens past each."""
+
+    max_image_pixels: int = 40_000_000
+    max_image_bytes: int = 256 * 1024 * 1024
+    max_path_segments: int = 1_000_000
+    max_form_depth: int = 12
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """A re-encoded image to store beside the page result, named by its SHA-256."""
+
+    sha256: str
+    media_type: str
+    data: bytes
+
+
+@dataclass
+class PageGraphics:
+    """What :func:`read_graphics` found on one page."""
+
+    graphics: list[Graphic] = field(default_factory=list)
+    clips: list[str] = field(default_factory=list)
+    images: dict[str, StoredImage] = field(default_factory=dict)
+    omitted: list[Omission] = field(default_factory=list)
+
+
+Matrix = tuple[float, float, float, float, float, float]
+
+
+def _multiply(m: Matrix, n: Matrix) -> Matrix:
+    """Apply ``m``, then ``n`` (PDF row-vector convention)."""
+    return (
+        m[0] * n[0] + m[1] * n[2],
+        m[0] * n[1] + m[1] * n[3],
+        m[2] * n[0] + m[3] * n[2],
+        m[2] * n[1] + m[3] * n[3],
+        m[4] * n[0] + m[5] * n[2] + n[4],
+        m[4] * n[1] + m[5] * n[3] + n[5],
+    )
+
+
+def _num(value: float) -> str:
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _colour(rgba: tuple[int, int, int, int]) -> tuple[str, float]:
+    r, g, b, a = rgba
+    return f"#{r:02x}{g:02x}{b:02x}", round(a / 255, 3)
+
+
+class _Walker:
+    """One page's walk: pdfium handles in, :class:`PageGraphics` out."""
+
+    def __init__(self, pdfium: Any, document: Any, page: Any, origin: Matrix, limits: GraphicsLimits) -> None:
+        self.pdfium = pdfium
+        self.raw = pdfium.raw
+        self.document = document
+        self.page = page
+        self.origin = origin
+        self.limits = limits
+        self.result = PageGraphics()
+        self._clip_ids: dict[str, int] = {}
+        self._segments = 0
+        self._image_bytes = 0
+        self._omitted_codes: set[str] = set()
+
+    def omit(self, code: str, detail: str) -> None:
+        # One entry per kind of omission: a page with 10,000 oversized images says so once.
+        if code not in self._omitted_codes:
+            self._omitted_codes.add(code)
+            self.result.omitted.append(Omission(code=code, detail=detail))
+
+    # --- pdfium accessors ------------------------------------------------------------------
+
+    def matrix(self, obj: Any) -> Matrix:
+        m = self.raw.FS_MATRIX()
+        if not self.raw.FPDFPageObj_GetMatrix(obj, m):
+            return _IDENTITY
+        return (m.a, m.b, m.c, m.d, m.e, m.f)
+
+    def colour(self, getter: Any, obj: Any) -> tuple[int, int, int, int] | None:
+        r, g, b, a = (ctypes.c_uint() for _ in range(4))
+        if not getter(obj, r, g, b, a):
+            return None
+        return (r.value, g.value, b.value, a.value)
+
+    def segments(self, count: int, get: Any) -> Iterator[tuple[int, float, float, bool]]:
+        raw = self.raw
+        x, y = ctypes.c_float(), ctypes.c_float()
+        for index in range(count):
+            segment = get(index)
+            if not segment or not raw.FPDFPathSegment_GetPoint(segment, x, y):
+                continue
+            yield (
+                raw.FPDFPathSegment_GetType(segment),
+                x.value,
+                y.value,
+                bool(raw.FPDFPathSegment_GetClose(segment)),
+            )
+
+    def path_data(self, count: int, get: Any, transform: Matrix | None = None) -> str:
+        """SVG path data of pdfium's segments (in their own space, or mapped by ``transform``)."""
+        raw = self.raw
+        parts: list[str] = []
+        curve: list[str] = []
+        for kind, px, py, close in self.segments(count, get):
+            if transform is not None:
+                px, py = (
+                    px * transform[0] + py * transform[2] + transform[4],
+                    px * transform[1] + py * transform[3] + transform[5],
+                )
+            if not (math.isfinite(px) and math.isfinite(py)):
+                return ""
+            point = f"{_num(px)} {_num(py)}"
+            if kind == raw.FPDF_SEGMENT_BEZIERTO:
+                curve.append(point)
+                if len(curve) == 3:
+                    parts.append("C" + " ".join(curve))
+                    curve = []
+            else:
+                curve = []
+                parts.append(("M" if kind == raw.FPDF_SEGMENT_MOVETO else "L") + point)
+            if close and not curve:
+                parts.append("Z")
+        return "".join(parts)
+
+    def clips_of(self, obj: Any, parent: Matrix) -> list[int]:
+        """Ids of the page clips that apply to ``obj`` (its clip is in its parent's space)."""
+        raw = self.raw
+        clip = raw.FPDFPageObj_GetClipPath(obj)
+        if not clip:
+            return []
+        ids: list[int] = []
+        for index in range(max(raw.FPDFClipPath_CountPaths(clip), 0)):
+            count = raw.FPDFClipPath_CountPathSegments(clip, index)
+            if count <= 0:
+                continue
+            data = self.path_data(
+                count, lambda s, i=index: raw.FPDFClipPath_GetPathSegment(clip, i, s), parent
+            )
+            if not data:
+                continue
+            if data not in self._clip_ids:
+                self._clip_ids[data] = len(self.result.clips)
+                self.result.clips.append(data)
+            ids.append(self._clip_ids[data])
+        return ids
+
+    # --- objects ---------------------------------------------------------------------------
+
+    def walk(self, container: Any, count: int, get: Any, parent: Matrix, depth: int) -> None:
+        raw = self.raw
+        for index in range(count):
+            obj = get(container, index)
+            if not obj:
+                continue
+            kind = raw.FPDFPageObj_GetType(obj)
+            if kind == raw.FPDF_PAGEOBJ_PATH:
+                self.add_path(obj, parent)
+            elif kind == raw.FPDF_PAGEOBJ_IMAGE:
+                self.add_image(obj, parent)
+            elif kind == raw.FPDF_PAGEOBJ_SHADING:
+                self.omit(
+                    "shading_not_drawn",
+                    "A shading (a smooth colour gradient) is not drawn; the area it fills is left empty.",
+                )
+            elif kind == raw.FPDF_PAGEOBJ_FORM:
+                if depth >= self.limits.max_form_depth:
+                    self.omit(
+                        "form_depth",
+                        f"Forms nested deeper than {self.limits.max_form_depth} levels are not drawn.",
+                    )
+                    continue
+                matrix = _multiply(self.matrix(obj), parent)
+                self.walk(
+                    obj, raw.FPDFFormObj_CountObjects(obj), raw.FPDFFormObj_GetObject, matrix, depth + 1
+                )
+
+    def add_path(self, obj: Any, parent: Matrix) -> None:
+        raw = self.raw
+        count = raw.FPDFPath_CountSegments(obj)
+        if count <= 0:
+            return
+        self._segments += count
+        if self._segments > self.limits.max_path_segments:
+            self.omit(
+                "path_limit",
+                f"The page draws more than {self.limits.max_path_segments:,} path segments; the paths "
+                "past that are not drawn.",
+            )
+            return
+        fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
+        if not raw.FPDFPath_GetDrawMode(obj, fill_mode, stroke):
+            return
+        fill = self.colour(raw.FPDFPageObj_GetFillColor, obj) if fill_mode.value else None
+        stroke_rgba = self.colour(raw.FPDFPageObj_GetStrokeColor, obj) if stroke.value else None
+        if fill is None and stroke_rgba is None:
+            return
+        data = self.path_data(count, lambda i: raw.FPDFPath_GetPathSegment(obj, i))
+        if not data:
+            return
+        width = ctypes.c_float(1.0)
+        raw.FPDFPageObj_GetStrokeWidth(obj, width)
+        dash: list[float] = []
+        dash_count = raw.FPDFPageObj_GetDashCount(obj) if stroke_rgba else 0
+        if 0 < dash_count <= 64:
+            values = (ctypes.c_float * dash_count)()
+            if raw.FPDFPageObj_GetDashArray(obj, values, dash_count):
+                dash = [round(float(value), 3) for value in values]
+                if not all(math.isfinite(value) and value >= 0 for value in dash) or not any(dash):
+                    dash = []
+        phase = ctypes.c_float(0.0)
+        if dash:
+            raw.FPDFPageObj_GetDashPhase(obj, phase)
+        fill_colour, fill_opacity = _colour(fill) if fill else (None, 1.0)
+        stroke_colour, stroke_opacity = _colour(stroke_rgba) if stroke_rgba else (None, 1.0)
+        cap, join = raw.FPDFPageObj_GetLineCap(obj), raw.FPDFPageObj_GetLineJoin(obj)
+        self.result.graphics.append(
+            Graphic(
+                kind="path",
+                matrix=self.page_matrix(self.matrix(obj), parent),
+                clips=self.clips_of(obj, _multiply(parent, self.origin)),
+                d=data,
+                fill=fill_colour,
+                fill_opacity=fill_opacity,
+                even_odd=fill_mode.value == raw.FPDF_FILLMODE_ALTERNATE,
+                stroke=stroke_colour,
+                stroke_opacity=stroke_opacity,
+                line_width=round(max(float(width.value), 0.0), 3) if math.isfinite(width.value) else 1.0,
+                line_cap=_LINE_CAPS[cap] if 0 <= cap < 3 else "butt",
+                line_join=_LINE_JOINS[join] if 0 <= join < 3 else "miter",
+                dash=dash,
+                dash_phase=round(float(phase.value), 3) if math.isfinite(phase.value) else 0.0,
+            )
+        )
+
+    def page_matrix(self, own: Matrix, parent: Matrix) -> list[float]:
+        matrix = _multiply(_multiply(own, parent), self.origin)
+        return [round(value, 4) + 0.0 for value in matrix]
+
+    def add_image(self, obj: Any, parent: Matrix) -> None:
+        matrix = self.page_matrix(self.matrix(obj), parent)
+        clips = self.clips_of(obj, _multiply(parent, self.origin))
+        if not all(math.isfinite(value) for value in matrix):
+            return
+        image = self.pdfium.PdfImage(obj, self.page, self.document)
+        try:
+            width, height = image.get_px_size()
+        except self.pdfium.PdfiumError:
+            width = height = 0
+        pixels = width * height
+        reason: str | None = None
+        if pixels <= 0:
+            reason = "image_undecodable"
+            self.omit(reason, "An image whose size cannot be read is drawn as an empty box.")
+        elif pixels > self.limits.max_image_pixels:
+            reason = "image_too_many_pixels"
+            self.omit(
+                reason,
+                f"An image of {width:,} x {height:,} pixels is over the limit of "
+                f"{self.limits.max_image_pixels:,} pixels (it may be a pixel bomb): drawn as an empty box.",
+            )
+        elif self._image_bytes + pixels * 4 > self.limits.max_image_bytes:
+            reason = "image_bytes_per_page"
+            self.omit(
+                reason,
+                f"The page's images decode to more than {self.limits.max_image_bytes:,} bytes; the images "
+                "past that are drawn as empty boxes.",
+            )
+        ref = None
+        if reason is None:
+            self._image_bytes += pixels * 4
+            try:
+                stored = self.encode(image)
+            except (self.pdfium.PdfiumError, OSError, ValueError):
+                reason = "image_undecodable"
+                self.omit(reason, "An image that cannot be decoded is drawn as an empty box.")
+            else:
+                self.result.images.setdefault(stored.sha256, stored)
+                ref = ImageRef(sha256=stored.sha256, media_type=stored.media_type, width=width, height=height)
+        self.result.graphics.append(
+            Graphic(kind="image", matrix=matrix, clips=clips, image=ref, omitted=reason)
+        )
+
+    def encode(self, image: Any) -> StoredImage:
+        """The image as pdfium draws it (mask applied, any colour space to RGB), re-encoded."""
+        bitmap = image.get_bitmap(render=True, scale_to_original=True)
+        picture = bitmap.to_pil()
+        if picture.mode not in ("RGB", "RGBA", "L"):
+            picture = picture.convert("RGBA")
+        if picture.mode == "RGBA":
+            alpha_low, _ = picture.getchannel("A").getextrema()
+            if alpha_low == 255:
+                picture = picture.convert("RGB")
+        out = io.BytesIO()
+        if picture.mode != "RGBA" and picture.getcolors(_PHOTO_COLOURS) is None:
+            picture.save(out, "JPEG", quality=_JPEG_QUALITY)
+            media_type = "image/jpeg"
+        else:
+            picture.save(out, "PNG", optimize=False)
+            media_type = "image/png"
+        data = out.getvalue()
+        return StoredImage(sha256=hashlib.sha256(data).hexdigest(), media_type=media_type, data=data)
+
+
+def read_graphics(pdf_bytes: bytes, *, left: float, bottom: float, limits: GraphicsLimits) -> PageGraphics:
+    """Read the graphics of the first page of ``pdf_bytes``, in painting order.
+
+    Args:
+        pdf_bytes: A one-page PDF.
+        left: The MediaBox's left edge (coordinates are returned relative to it).
+        bottom: The MediaBox's bottom edge.
+        limits: Bounds on images, paths and form nesting.
+
+    Returns:
+        The page's graphics, clipping paths, images to store and what was left out.
+
+    Raises:
+        pypdfium2.PdfiumError: pdfium cannot open the page.
+
+    """
+    import pypdfium2
+
+    origin: Matrix = (1.0, 0.0, 0.0, 1.0, -left, -bottom)
+    with _PDFIUM_LOCK:
+        document = pypdfium2.PdfDocument(pdf_bytes)
+        try:
+            page = document[0]
+            raw = pypdfium2.raw
+            # Visible annotations' appearance streams become page content (in this copy only).
+            if raw.FPDFPage_Flatten(page.raw, raw.FLAT_NORMALDISPLAY) == raw.FLATTEN_SUCCESS:
+                page.close()
+                page = document[0]
+            walker = _Walker(pypdfium2, document, page, origin, limits)
+            walker.walk(page.raw, raw.FPDFPage_CountObjects(page.raw), raw.FPDFPage_GetObject, _IDENTITY, 0)
+            page.close()
+            return walker.result
+        finally:
+            document.close()
