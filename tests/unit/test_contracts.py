@@ -8,7 +8,13 @@ import pytest
 
 from pagefan.config import PageWorkerSettings, SplitterSettings, load_settings
 from pagefan.errors import ConfigurationError, FormatVersionError
-from pagefan.formats import FORMAT_VERSION, PAGE_RESULT_FORMAT_VERSION, JobInput, PageResult, TextRun, readable_cause
+from pagefan.formats import (
+    PAGE_RESULT_FORMAT_VERSION,
+    JobInput,
+    PageResult,
+    TextRun,
+    readable_cause,
+)
 from pagefan.job_ids import derive_job_id
 
 SPLITTER_ENV = {

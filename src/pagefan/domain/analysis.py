@@ -648,9 +648,9 @@ def read_page(
         result = _analyse(
             pdf_bytes, job_id=job_id, page_number=page_number, max_content_bytes=max_content_bytes
         )
-    left, bottom = result[1]
-    graphics = _graphics(pdf_bytes, left, bottom, limits or GraphicsLimits())
-    page = result[0]
+    page, (left, bottom), source = result
+    with streams_up_to(len(pdf_bytes)):
+        graphics = _graphics(pdf_bytes, left, bottom, limits or GraphicsLimits(), source)
     return PageAnalysis(
         result=PageResult(
             job_id=page.job_id,
@@ -670,9 +670,77 @@ def read_page(
     )
 
 
-def _graphics(pdf_bytes: bytes, left: float, bottom: float, limits: GraphicsLimits) -> PageGraphics:
+# Form XObjects drawn on one page, counted through every nesting (a form drawn by two forms
+# counts twice). pdfium expands every form when it loads a page, in native code that no time
+# budget interrupts: a form that draws itself, or a few levels that each draw the next twice,
+# would take it forever. Such a page keeps its text; its graphics are not read.
+MAX_FORM_DRAWS = 10_000
+
+
+def _form_draws(resources: Any, depth_limit: int) -> int | None:
+    """How many forms the page may draw (each form's /XObject resources taken as drawn once).
+
+    Returns None when a form can draw itself (a cycle), or the count passes MAX_FORM_DRAWS.
+    """
+    counts: dict[tuple[int, int] | int, int] = {}
+    active: set[tuple[int, int] | int] = set()
+
+    def forms_of(owner: Any) -> list[tuple[Any, StreamObject]]:
+        try:
+            resource_dict = _resolve(owner)
+            xobject_dict = (
+                _resolve(resource_dict.get("/XObject")) if isinstance(resource_dict, dict) else None
+            )
+            if not isinstance(xobject_dict, dict):
+                return []
+            found = []
+            for entry in list(xobject_dict.values())[:MAX_XOBJECTS]:
+                xobject = _resolve(entry)
+                if isinstance(xobject, StreamObject) and xobject.get("/Subtype") == "/Form":
+                    found.append((entry, xobject))
+            return found
+        except PARSE_ERRORS:
+            return []
+
+    def draws(resources: Any, depth: int) -> int | None:
+        total = 0
+        for entry, form in forms_of(resources):
+            key = _object_key(entry, form)
+            if key in active:
+                return None
+            if key not in counts:
+                if depth >= depth_limit:
+                    counts[key] = 1
+                else:
+                    active.add(key)
+                    inner = draws(form.get("/Resources"), depth + 1)
+                    active.discard(key)
+                    if inner is None:
+                        return None
+                    counts[key] = 1 + inner
+            total += counts[key]
+            if total > MAX_FORM_DRAWS:
+                return None
+        return total
+
+    return draws(resources, 0)
+
+
+def _graphics(
+    pdf_bytes: bytes, left: float, bottom: float, limits: GraphicsLimits, page: PageObject
+) -> PageGraphics:
     import pypdfium2
 
+    if _form_draws(page.get("/Resources"), MAX_XOBJECT_DEPTH) is None:
+        return PageGraphics(
+            omitted=[
+                Omission(
+                    code="form_expansion",
+                    detail=f"The page's forms draw themselves, or more than {MAX_FORM_DRAWS:,} forms in all; "
+                    "its graphics are not drawn, only its text.",
+                )
+            ]
+        )
     try:
         return read_graphics(pdf_bytes, left=left, bottom=bottom, limits=limits)
     except pypdfium2.PdfiumError as exc:
@@ -688,7 +756,7 @@ def _graphics(pdf_bytes: bytes, left: float, bottom: float, limits: GraphicsLimi
 
 def _analyse(
     pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_bytes: int
-) -> tuple[PageResult, tuple[float, float]]:
+) -> tuple[PageResult, tuple[float, float], PageObject]:
     page = _open_page(pdf_bytes, page_number)
     left, bottom, width, height = _box(page, page_number)
     rotation = _rotation(page)
@@ -744,4 +812,4 @@ def _analyse(
         runs=collector.runs,
         image_count=image_count,
     )
-    return result, (left, bottom)
+    return result, (left, bottom), page
