@@ -152,9 +152,13 @@ def processed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pr
             assert record is not None and record.status == JobStatus.COMPLETED, (name, record)
             outputs = record.outputs
             svg_keys = stack.keys("ResultsBucketName", outputs["svg_prefix"])
-            result_keys = stack.keys(
-                "WorkBucketName", layout.page_result_key(record.job_id, 1).rsplit("/", 1)[0]
-            )
+            result_keys = [
+                key
+                for key in stack.keys(
+                    "WorkBucketName", layout.page_result_key(record.job_id, 1).rsplit("/", 1)[0]
+                )
+                if key.endswith(".json")  # the page results, not the images beside them
+            ]
             pdf, words = DOCUMENTS[name]
             results[name] = Processed(
                 name=name,
