@@ -12,10 +12,11 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: demo test lint build bench tools clean renderers
 
-# Debian packages the tests need: poppler (pdftoppm and pdftocairo render the sources and the rebuilt
-# PDFs), librsvg (rsvg-convert renders the SVGs) and the Liberation fonts (Helvetica, Times and Courier
-# metrics) that cairo draws the SVGs' generic families with. Installed only when one is missing.
-DEBIAN_PACKAGES := poppler-utils librsvg2-bin fonts-liberation2
+# Debian packages the tests need: poppler (pdftoppm, pdftocairo and pdftotext read the sources and the
+# rebuilt PDFs), librsvg (rsvg-convert renders the SVGs), the Liberation fonts (Helvetica, Times and
+# Courier metrics) that cairo draws the SVGs' generic families with, and Noto for Arabic, Hebrew and CJK
+# (cairo draws a run in one font, with no fallback per glyph). Installed only when one is missing.
+DEBIAN_PACKAGES := poppler-utils librsvg2-bin fonts-liberation2 fonts-noto-core fonts-noto-cjk
 
 # The deployer's options, all set, for the scan of that variant (the values only need to be well formed).
 LINT_OPTIONS := KmsKeyArn=arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-1111-4222-8333-444455556666 \

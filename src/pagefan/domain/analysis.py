@@ -252,11 +252,22 @@ class _RunCollector:
     # The state of the first text shown since pypdf last reported a run: pypdf reports text
     # late (at the next positioning or font change), after a colour change in between.
     _shown: _TextState | None = None
+    # pypdf extracts a form's text with a fresh graphics state: the matrix in force where each
+    # enclosing form was drawn (Do), to place the form's runs on the page.
+    _form_bases: list[tuple[float, float, float, float, float, float]] = field(default_factory=list)
 
     def operator(self, operator: Any, operands: Any, cm: Any, tm: Any) -> None:
-        """Pypdf's visitor_operand_before: follow the colour and render mode text is drawn with."""
+        """Follow the colour and render mode text is drawn with (pypdf's visitor_operand_before)."""
         state = self._state
-        if operator in _SHOW_OPERATORS:
+        if operator == b"Do":
+            # A form is drawn inside an implicit q/Q (an image's Do is undone the same way).
+            self._saved.append(_TextState(state.fill, state.stroke, state.mode))
+            try:
+                base = _multiply(cm if cm is not None else _IDENTITY, self._base())
+            except (TypeError, ValueError, IndexError):
+                base = self._base()
+            self._form_bases.append(base)
+        elif operator in _SHOW_OPERATORS:
             if self._shown is None:
                 self._shown = _TextState(state.fill, state.stroke, state.mode)
         elif operator == b"q":
@@ -279,6 +290,18 @@ class _RunCollector:
             state.fill = "#000000"
         elif operator == b"CS":
             state.stroke = "#000000"
+
+    def after(self, operator: Any, operands: Any, cm: Any, tm: Any) -> None:
+        """Leave a form (pypdf's visitor_operand_after; see :meth:`operator`)."""
+        if operator == b"Do":
+            if self._form_bases:
+                self._form_bases.pop()
+            if self._saved:
+                self._state = self._saved.pop()
+            self._pen = None
+
+    def _base(self) -> tuple[float, float, float, float, float, float]:
+        return self._form_bases[-1] if self._form_bases else _IDENTITY
 
     def _width(self, font: Any, text: str) -> float:
         measure = self._widths.get(id(font))
@@ -322,6 +345,7 @@ class _RunCollector:
             return
         try:
             m = _multiply(tm if tm is not None else _IDENTITY, cm if cm is not None else _IDENTITY)
+            m = _multiply(m, self._base())
             # The text space's vertical unit, mapped to user space, scales the nominal font size.
             size = abs(float(font_size)) * math.hypot(m[2], m[3])
             angle = math.degrees(math.atan2(m[1], m[0]))
@@ -660,7 +684,9 @@ def read_page(
             rotation=page.rotation,
             text=page.text,
             words=page.words,
-            runs=page.runs,
+            # The text of annotation appearances is drawn after the page's own, as viewers draw it;
+            # it is not part of the page's text (pypdf's), which is the page content's alone.
+            runs=[*page.runs, *graphics.annotation_runs],
             image_count=page.image_count,
             graphics=graphics.graphics,
             clips=graphics.clips,
@@ -772,7 +798,11 @@ def _analyse(
 
     collector = _RunCollector(origin_x=left, origin_y=bottom)
     try:
-        text = page.extract_text(visitor_text=collector, visitor_operand_before=collector.operator)
+        text = page.extract_text(
+            visitor_text=collector,
+            visitor_operand_before=collector.operator,
+            visitor_operand_after=collector.after,
+        )
     except RecursionError as exc:
         raise PageFailed(
             "unreadable_text",

@@ -16,7 +16,8 @@ at the MediaBox's bottom-left corner, before /Rotate), the same space as the tex
 - forms are walked recursively, their matrices composed; visible annotations' appearance streams
   are drawn by flattening them into a copy of the page first.
 
-Text objects are left to :mod:`pagefan.domain.analysis` (pypdf), which places the runs.
+Text objects are left to :mod:`pagefan.domain.analysis` (pypdf), which places the runs, except the
+text of annotation appearances, which pypdf does not see: it is returned as runs of its own.
 
 Limits: an image over ``max_image_pixels``, or past ``max_image_bytes`` decoded on the page, is
 replaced by a placeholder; paths past ``max_path_segments`` and forms nested deeper than
@@ -35,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pagefan.formats import Graphic, ImageRef, Omission
+from pagefan.formats import Graphic, ImageRef, Omission, TextRun
 
 # pdfium is not thread-safe, and the local runtime may run two pages in one process.
 _PDFIUM_LOCK = threading.Lock()
@@ -46,6 +47,9 @@ _PHOTO_COLOURS = 256
 _JPEG_QUALITY = 85
 _LINE_CAPS = ("butt", "round", "square")
 _LINE_JOINS = ("miter", "round", "bevel")
+# Annotation appearances rarely say more than a few words; these bound what a hostile one adds.
+_MAX_ANNOTATION_RUNS = 1_000
+_MAX_ANNOTATION_TEXT_BYTES = 16_384
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class PageGraphics:
     clips: list[str] = field(default_factory=list)
     images: dict[str, StoredImage] = field(default_factory=dict)
     omitted: list[Omission] = field(default_factory=list)
+    annotation_runs: list[TextRun] = field(default_factory=list)
 
 
 Matrix = tuple[float, float, float, float, float, float]
@@ -117,6 +122,63 @@ class _Walker:
         self._segments = 0
         self._image_bytes = 0
         self._omitted_codes: set[str] = set()
+        self.in_annotation = False
+        self._text_page: Any = None
+
+    def close(self) -> None:
+        if self._text_page is not None:
+            self._text_page.close()
+
+    def add_annotation_text(self, obj: Any, parent: Matrix) -> None:
+        """A run for a text object of an annotation's appearance (pypdf reads page content only)."""
+        raw = self.raw
+        if len(self.result.annotation_runs) >= _MAX_ANNOTATION_RUNS:
+            return
+        if self._text_page is None:
+            self._text_page = self.page.get_textpage()
+        length = raw.FPDFTextObj_GetText(obj, self._text_page.raw, None, 0)
+        if length <= 2 or length > _MAX_ANNOTATION_TEXT_BYTES:
+            return
+        buffer = (ctypes.c_ushort * (length // 2))()
+        raw.FPDFTextObj_GetText(obj, self._text_page.raw, buffer, length)
+        text = " ".join(bytes(buffer)[: length - 2].decode("utf-16-le", "replace").split())
+        size = ctypes.c_float(0.0)
+        if not text or not raw.FPDFTextObj_GetFontSize(obj, size):
+            return
+        m = _multiply(_multiply(self.matrix(obj), parent), self.origin)
+        scale = math.hypot(m[2], m[3])
+        values = (m[4], m[5], size.value * scale, math.degrees(math.atan2(m[1], m[0])))
+        if not all(math.isfinite(value) for value in values) or values[2] <= 0:
+            return
+        mode = raw.FPDFTextObj_GetTextRenderMode(obj)
+        getter = raw.FPDFPageObj_GetStrokeColor if mode in (1, 5) else raw.FPDFPageObj_GetFillColor
+        rgba = self.colour(getter, obj)
+        self.result.annotation_runs.append(
+            TextRun(
+                text=text,
+                x=round(values[0], 2),
+                y=round(values[1], 2),
+                size=round(values[2], 2),
+                font=self.font_name(obj),
+                angle=round(values[3], 2) + 0.0,
+                colour=_colour(rgba)[0] if rgba else "#000000",
+                invisible=mode in (3, 7),
+            )
+        )
+
+    def font_name(self, obj: Any) -> str:
+        raw = self.raw
+        font = raw.FPDFTextObj_GetFont(obj)
+        if not font:
+            return "unknown"
+        length = raw.FPDFFont_GetBaseFontName(font, None, 0)
+        if length <= 1 or length > 256:
+            return "unknown"
+        buffer = ctypes.create_string_buffer(length)
+        raw.FPDFFont_GetBaseFontName(font, buffer, length)
+        name = buffer.value.decode("latin-1")
+        name = name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
+        return "".join(char for char in name if char.isprintable()) or "unknown"
 
     def omit(self, code: str, detail: str) -> None:
         # One entry per kind of omission: a page with 10,000 oversized images says so once.
@@ -202,14 +264,28 @@ class _Walker:
 
     # --- objects ---------------------------------------------------------------------------
 
-    def walk(self, container: Any, count: int, get: Any, parent: Matrix, depth: int) -> None:
+    def walk(
+        self,
+        container: Any,
+        count: int,
+        get: Any,
+        parent: Matrix,
+        depth: int,
+        annotations_from: int | None = None,
+    ) -> None:
+        """Walk ``count`` objects; from index ``annotations_from`` on they are annotation appearances."""
         raw = self.raw
         for index in range(count):
             obj = get(container, index)
             if not obj:
                 continue
+            if annotations_from is not None and index >= annotations_from:
+                self.in_annotation = True
             kind = raw.FPDFPageObj_GetType(obj)
-            if kind == raw.FPDF_PAGEOBJ_PATH:
+            if kind == raw.FPDF_PAGEOBJ_TEXT:
+                if self.in_annotation:
+                    self.add_annotation_text(obj, parent)
+            elif kind == raw.FPDF_PAGEOBJ_PATH:
                 self.add_path(obj, parent)
             elif kind == raw.FPDF_PAGEOBJ_IMAGE:
                 self.add_image(obj, parent)
@@ -381,12 +457,24 @@ def read_graphics(pdf_bytes: bytes, *, left: float, bottom: float, limits: Graph
         try:
             page = document[0]
             raw = pypdfium2.raw
-            # Visible annotations' appearance streams become page content (in this copy only).
+            # Visible annotations' appearance streams become page content (in this copy only),
+            # appended after the page's own objects.
+            content_objects = raw.FPDFPage_CountObjects(page.raw)
             if raw.FPDFPage_Flatten(page.raw, raw.FLAT_NORMALDISPLAY) == raw.FLATTEN_SUCCESS:
                 page.close()
                 page = document[0]
             walker = _Walker(pypdfium2, document, page, origin, limits)
-            walker.walk(page.raw, raw.FPDFPage_CountObjects(page.raw), raw.FPDFPage_GetObject, _IDENTITY, 0)
+            try:
+                walker.walk(
+                    page.raw,
+                    raw.FPDFPage_CountObjects(page.raw),
+                    raw.FPDFPage_GetObject,
+                    _IDENTITY,
+                    0,
+                    annotations_from=content_objects,
+                )
+            finally:
+                walker.close()
             page.close()
             return walker.result
         finally:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, BinaryIO
 from xml.etree import ElementTree
+from xml.sax.saxutils import escape, unescape
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.generic import (
@@ -30,6 +31,7 @@ from pypdf.generic import (
     create_string_object,
 )
 
+from pagefan.domain.scripts import visual_order
 from pagefan.errors import PageNotRendered, RendererUnavailable
 from pagefan.formats import OutlineEntry
 
@@ -105,7 +107,7 @@ def svg_to_pdf(svg: str, *, rotation: int | None = None) -> bytes:
         ) from exc
     # svg2pdf without its wrapper, which does not pass url_fetcher on to the parser.
     pdf: bytes = cairosvg.surface.PDFSurface.convert(
-        bytestring=fit_runs(svg).encode("utf-8"), dpi=SVG_DPI, url_fetcher=_fetch_nothing
+        bytestring=visual_runs(fit_runs(svg)).encode("utf-8"), dpi=SVG_DPI, url_fetcher=_fetch_nothing
     )
     turn = svg_rotation(svg) if rotation is None else rotation % 360
     if turn not in _UNROTATE:
@@ -133,6 +135,28 @@ def svg_to_png(svg: str, *, dpi: float) -> bytes:
         bytestring=svg.encode("utf-8"), dpi=SVG_DPI, scale=dpi / SVG_DPI, url_fetcher=_fetch_nothing
     )
     return png
+
+
+def visual_runs(svg: str) -> str:
+    """The SVG with every right-to-left run's text in the order cairo must draw its glyphs.
+
+    The SVG holds text in logical order, as browsers expect; cairo lays text out left to right
+    without reordering, so it would draw Hebrew and Arabic mirrored (see
+    :func:`pagefan.domain.scripts.visual_order`). Text extractors reading the rebuilt PDF order
+    the glyphs back into logical order.
+    """
+    lines = svg.split("\n")
+    for index, line in enumerate(lines):
+        if not line.startswith("<text ") or not line.endswith("</text>"):
+            continue
+        # Attribute values are escaped, so the start tag ends at the first ">".
+        start = line.index(">") + 1
+        end = len(line) - len("</text>")
+        text = unescape(line[start:end])
+        reordered = visual_order(text)
+        if reordered != text:
+            lines[index] = line[:start] + escape(reordered) + line[end:]
+    return "\n".join(lines)
 
 
 def _fetch_nothing(url: str, resource_type: str) -> bytes:

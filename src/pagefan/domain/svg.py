@@ -14,6 +14,7 @@ from base64 import b64encode
 from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
+from pagefan.domain.scripts import SCRIPT_FAMILIES, script_family
 from pagefan.formats import Graphic, ImageRef, PageResult, TextRun
 
 ImageSource = Callable[[ImageRef], bytes | None]
@@ -58,6 +59,15 @@ _SERIF_HINTS = (
     "century",
     "cmr",
 )
+GENERIC_FAMILIES = (_SANS, _SERIF, _MONO)
+FONT_FAMILIES = frozenset(
+    [
+        *GENERIC_FAMILIES,
+        *(f"'{script}', {generic}" for script in SCRIPT_FAMILIES for generic in GENERIC_FAMILIES),
+    ]
+)
+"""Every font-family value an SVG may carry."""
+
 _BOLD_HINTS = ("bold", "black", "heavy", "semibold", "demi")
 _ITALIC_HINTS = ("italic", "oblique")
 
@@ -81,14 +91,17 @@ def _number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _font_attributes(font: str) -> dict[str, str]:
+def _font_attributes(font: str, text: str = "") -> dict[str, str]:
     """Map a PDF font name to SVG font attributes with a generic family list.
 
     The PDF's own font name is never written to the SVG: it is untrusted text, and a viewer
-    would rarely have the font anyway.
+    would rarely have the font anyway. A run in Arabic, Hebrew or a CJK script gets a family
+    that covers it in front of the list (see :mod:`pagefan.domain.scripts`): cairo draws a run
+    in the first family only.
 
     Args:
         font: The run's font name, e.g. "Times-BoldItalic" or "Arial-BoldMT".
+        text: The run's text, whose script may call for a font that covers it.
 
     Returns:
         ``font-family`` plus ``font-weight`` and ``font-style`` when bold or italic.
@@ -103,6 +116,9 @@ def _font_attributes(font: str) -> dict[str, str]:
         family = _SERIF
     else:
         family = _SANS
+    script = script_family(text)
+    if script is not None:
+        family = f"'{script}', {family}"
     attributes = {"font-family": family}
     if any(hint in name for hint in _BOLD_HINTS):
         attributes["font-weight"] = "bold"
@@ -228,7 +244,7 @@ def _run_element(run: TextRun, page_height: float) -> str | None:
     text = escape(lead + " ".join(words) + trail)
     x, y = _number(run.x), _number(page_height - run.y)  # PDF y goes up, SVG y goes down
     size = _number(min(run.size, MAX_FONT_SIZE))
-    values = {"x": x, "y": y, "font-size": size, **_font_attributes(run.font)}
+    values = {"x": x, "y": y, "font-size": size, **_font_attributes(run.font, cleaned)}
     if run.invisible:
         # OCR'd text over a scan: not painted, still selectable and searchable.
         values["fill-opacity"] = "0"
