@@ -42,7 +42,7 @@ if engine == "pypdf":
     run = lambda: work(pdf, job_id="j", page_number=1, max_content_bytes=10**8)
 else:
     from pagefan.domain.graphics import GraphicsLimits, read_graphics
-    run = lambda: read_graphics(pdf, left=0, bottom=0, limits=GraphicsLimits())
+    run = lambda: read_graphics(pdf, left=0, bottom=0, width=612, height=792, limits=GraphicsLimits())
 run()
 times = []
 for _ in range(5):

@@ -4,8 +4,8 @@ Each fixture is built from raw PDF objects (see tests/pdf_bytes.py) and images t
 so nothing is downloaded and every byte is known. Together they cover what issue 14 lists: a
 JPEG photo, a PNG-style image with an alpha mask, CMYK and grey images, an inline image, a table
 with rules and fills, a vector diagram with curves, dashes and clipping, a rotated page, a reused
-form XObject, coloured and styled text, an OCR-style invisible text layer over a scan, and
-annotations with appearance streams.
+form XObject, coloured and styled text, an OCR-style invisible text layer over a scan,
+annotations with appearance streams, and smooth shadings.
 """
 
 from __future__ import annotations
@@ -35,11 +35,18 @@ def _page_pdf(
     xobjects: dict[str, int] | None = None,
     extra: list[bytes] | None = None,
     page_extra: bytes = b"",
+    resources_extra: bytes = b"",
     size: tuple[int, int] = (420, 300),
 ) -> bytes:
     """A one-page PDF: ``content`` with the four fonts and ``xobjects`` (name -> object number)."""
     names = b"".join(b"/%s %d 0 R " % (name.encode(), number) for name, number in (xobjects or {}).items())
-    resources = b"<< /Font " + _FONTS[0] + (b" /XObject << " + names + b">>" if names else b"") + b" >>"
+    resources = (
+        b"<< /Font "
+        + _FONTS[0]
+        + (b" /XObject << " + names + b">>" if names else b"")
+        + resources_extra
+        + b" >>"
+    )
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -287,6 +294,22 @@ def annotations() -> bytes:
     )
 
 
+def shading() -> bytes:
+    """An axial red-to-blue shading painted through a clip (sh), and a radial one under a label."""
+    axial = (
+        b"<< /ShadingType 2 /ColorSpace /DeviceRGB /Coords [40 0 380 0] /Extend [true true] "
+        b"/Function << /FunctionType 2 /Domain [0 1] /C0 [0.9 0.1 0.1] /C1 [0.1 0.1 0.9] /N 1 >> >>"
+    )
+    radial = (
+        b"<< /ShadingType 3 /ColorSpace /DeviceGray /Coords [300 80 0 300 80 60] /Extend [false true] "
+        b"/Function << /FunctionType 2 /Domain [0 1] /C0 [0.1] /C1 [0.9] /N 1 >> >>"
+    )
+    content = b"q 40 170 340 90 re W n /Sh1 sh Q\nq 240 30 120 110 re W n /Sh2 sh Q\n" + _text(
+        40, 80, b"Two shadings: a gradient bar and a radial glow."
+    )
+    return _page_pdf(content, resources_extra=b" /Shading << /Sh1 " + axial + b" /Sh2 " + radial + b" >>")
+
+
 FIXTURES: dict[str, Callable[[], bytes]] = {
     "jpeg-photo": jpeg_photo,
     "png-alpha": png_alpha,
@@ -299,5 +322,6 @@ FIXTURES: dict[str, Callable[[], bytes]] = {
     "styled-text": styled_text,
     "ocr-layer": ocr_layer,
     "annotations": annotations,
+    "shading": shading,
 }
 """Fixture name -> function that builds its one-page PDF."""

@@ -768,7 +768,15 @@ def _graphics(
             ]
         )
     try:
-        return read_graphics(pdf_bytes, left=left, bottom=bottom, limits=limits)
+        box = page.mediabox
+        return read_graphics(
+            pdf_bytes,
+            left=left,
+            bottom=bottom,
+            width=abs(float(box.right) - float(box.left)),
+            height=abs(float(box.top) - float(box.bottom)),
+            limits=limits,
+        )
     except pypdfium2.PdfiumError as exc:
         return PageGraphics(
             omitted=[

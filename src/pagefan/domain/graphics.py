@@ -50,6 +50,8 @@ _LINE_JOINS = ("miter", "round", "bevel")
 # Annotation appearances rarely say more than a few words; these bound what a hostile one adds.
 _MAX_ANNOTATION_RUNS = 1_000
 _MAX_ANNOTATION_TEXT_BYTES = 16_384
+# The longer side of the page, in pixels, when it is rendered to approximate its shadings.
+_SHADING_RENDER_PIXELS = 400
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ class _Walker:
         self._omitted_codes: set[str] = set()
         self.in_annotation = False
         self._text_page: Any = None
+        # (index in graphics, page-space bounds) of each shading, drawn after the walk.
+        self._shadings: list[tuple[int, tuple[float, float, float, float]]] = []
 
     def close(self) -> None:
         if self._text_page is not None:
@@ -290,10 +294,7 @@ class _Walker:
             elif kind == raw.FPDF_PAGEOBJ_IMAGE:
                 self.add_image(obj, parent)
             elif kind == raw.FPDF_PAGEOBJ_SHADING:
-                self.omit(
-                    "shading_not_drawn",
-                    "A shading (a smooth colour gradient) is not drawn; the area it fills is left empty.",
-                )
+                self.add_shading(obj, parent)
             elif kind == raw.FPDF_PAGEOBJ_FORM:
                 if depth >= self.limits.max_form_depth:
                     self.omit(
@@ -364,6 +365,86 @@ class _Walker:
             )
         )
 
+    def add_shading(self, obj: Any, parent: Matrix) -> None:
+        """Reserve a place for a shading; :meth:`draw_shadings` fills it once the walk is done."""
+        raw = self.raw
+        left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+        if not raw.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
+            return
+        matrix = _multiply(parent, self.origin)
+        corners = [
+            (x * matrix[0] + y * matrix[2] + matrix[4], x * matrix[1] + y * matrix[3] + matrix[5])
+            for x in (left.value, right.value)
+            for y in (bottom.value, top.value)
+        ]
+        xs, ys = [x for x, _ in corners], [y for _, y in corners]
+        if not all(math.isfinite(value) for value in (*xs, *ys)):
+            return
+        self._shadings.append((len(self.result.graphics), (min(xs), min(ys), max(xs), max(ys))))
+        self.result.graphics.append(
+            Graphic(
+                kind="image", matrix=[1, 0, 0, 1, 0, 0], clips=self.clips_of(obj, matrix), omitted="shading"
+            )
+        )
+
+    def draw_shadings(self, width: float, height: float) -> None:
+        """Each shading as a small picture of its colours, rendered by pdfium (an approximation).
+
+        pdfium does not expose a shading's function, so the page is rendered once at a low
+        resolution and each shading's area is cut out of it: its gradient at a few pixels per
+        colour stop, under the paths and images the page draws on top of it (which are drawn
+        again, sharply; the page's text is left out of the picture).
+        """
+        if not self._shadings:
+            return
+        self.omit(
+            "shading_approximated",
+            "Smooth shadings are drawn as a low-resolution picture of their colours.",
+        )
+        scale = _SHADING_RENDER_PIXELS / max(width, height)
+        # The page box as stored, unrotated, uncropped: pixel (0, 0) is the MediaBox's top-left corner.
+        self.page.set_rotation(0)
+        self.page.set_cropbox(*self.page.get_mediabox())
+        # Text drawn over a shading is drawn again, sharply: leave the page's text out of the picture.
+        raw = self.raw
+        for index in reversed(range(raw.FPDFPage_CountObjects(self.page.raw))):
+            obj = raw.FPDFPage_GetObject(self.page.raw, index)
+            if (
+                obj
+                and raw.FPDFPageObj_GetType(obj) == raw.FPDF_PAGEOBJ_TEXT
+                and raw.FPDFPage_RemoveObject(self.page.raw, obj)
+            ):
+                raw.FPDFPageObj_Destroy(obj)
+        rendered = self.page.render(scale=scale, may_draw_forms=False).to_pil().convert("RGB")
+        for index, (x0, y0, x1, y1) in self._shadings:
+            x0, y0 = max(x0, 0.0), max(y0, 0.0)
+            x1, y1 = min(x1, width), min(y1, height)
+            box = (
+                math.floor(x0 * scale),
+                math.floor((height - y1) * scale),
+                math.ceil(x1 * scale),
+                math.ceil((height - y0) * scale),
+            )
+            if x1 <= x0 or y1 <= y0 or box[2] <= box[0] or box[3] <= box[1]:
+                continue
+            out = io.BytesIO()
+            rendered.crop(box).save(out, "PNG")
+            data = out.getvalue()
+            stored = StoredImage(sha256=hashlib.sha256(data).hexdigest(), media_type="image/png", data=data)
+            self.result.images.setdefault(stored.sha256, stored)
+            place = self.result.graphics[index]
+            self.result.graphics[index] = Graphic(
+                kind="image",
+                matrix=[round(x1 - x0, 4), 0.0, 0.0, round(y1 - y0, 4), round(x0, 4), round(y0, 4)],
+                clips=place.clips,
+                image=ImageRef(
+                    sha256=stored.sha256,
+                    media_type=stored.media_type,
+                    width=box[2] - box[0],
+                    height=box[3] - box[1],
+                ),
+            )
+
     def page_matrix(self, own: Matrix, parent: Matrix) -> list[float]:
         matrix = _multiply(_multiply(own, parent), self.origin)
         return [round(value, 4) + 0.0 for value in matrix]
@@ -433,13 +514,17 @@ class _Walker:
         return StoredImage(sha256=hashlib.sha256(data).hexdigest(), media_type=media_type, data=data)
 
 
-def read_graphics(pdf_bytes: bytes, *, left: float, bottom: float, limits: GraphicsLimits) -> PageGraphics:
+def read_graphics(
+    pdf_bytes: bytes, *, left: float, bottom: float, width: float, height: float, limits: GraphicsLimits
+) -> PageGraphics:
     """Read the graphics of the first page of ``pdf_bytes``, in painting order.
 
     Args:
         pdf_bytes: A one-page PDF.
         left: The MediaBox's left edge (coordinates are returned relative to it).
         bottom: The MediaBox's bottom edge.
+        width: The MediaBox's width.
+        height: The MediaBox's height.
         limits: Bounds on images, paths and form nesting.
 
     Returns:
@@ -473,6 +558,7 @@ def read_graphics(pdf_bytes: bytes, *, left: float, bottom: float, limits: Graph
                     0,
                     annotations_from=content_objects,
                 )
+                walker.draw_shadings(width, height)
             finally:
                 walker.close()
             page.close()

@@ -76,6 +76,13 @@ def test_curves_dashes_even_odd_fills_and_clipping_are_kept() -> None:
 
 def test_a_reused_form_is_drawn_each_time_with_its_matrix() -> None:
     page = _read(graphics_fixtures.reused_form()).result
+    # The form's text is placed with the matrix in force where each copy was drawn.
+    assert [(run.x, run.y, run.size) for run in page.runs if run.text == "BADGE"] == [
+        (40, 215, 10),
+        (165, 212.5, 15),
+        (308, 222, 8),
+        (120, 90, 20),
+    ]
     boxes = [graphic for graphic in page.graphics if graphic.fill == "#338033"]
     assert sorted((graphic.matrix[0], graphic.matrix[4], graphic.matrix[5]) for graphic in boxes) == [
         (0.8, 300, 210),
@@ -89,6 +96,12 @@ def test_annotation_appearances_are_drawn_and_links_are_not() -> None:
     page = _read(graphics_fixtures.annotations()).result
     assert [graphic.stroke for graphic in page.graphics if graphic.stroke] == ["#e61a1a"]
     assert [graphic.fill for graphic in page.graphics if graphic.fill] == ["#1a66cc"]
+    # The stamp's text is drawn (pypdf reads only the page's own content), not added to the page's text.
+    stamp = [run for run in page.runs if run.text == "APPROVED"]
+    assert [(run.x, run.y, run.size, run.font, run.colour) for run in stamp] == [
+        (242, 73, 18, "Helvetica-Bold", "#ffffff")
+    ]
+    assert "APPROVED" not in page.text
     root = _svg(graphics_fixtures.annotations())
     assert not [element for element in root.iter() if element.tag in (f"{SVG}a", f"{SVG}script")]
 
@@ -135,6 +148,23 @@ def test_text_keeps_its_colour_and_an_ocr_layer_stays_invisible_but_selectable()
     texts = [element for element in _svg(graphics_fixtures.ocr_layer()).iter(f"{SVG}text")]
     assert "Total due: 1,204.50 EUR" in [element.text for element in texts]
     assert all(element.get("fill-opacity") == "0" for element in texts)
+
+
+def test_a_shading_is_approximated_by_a_picture_of_its_colours_inside_its_clip() -> None:
+    analysis = _read(graphics_fixtures.shading())
+    bar, glow = analysis.result.graphics
+    assert (bar.matrix, glow.matrix) == ([340, 0, 0, 90, 40, 170], [120, 0, 0, 110, 240, 30])
+    assert bar.clips and glow.clips and bar.image is not None
+    picture = Image.open(
+        io.BytesIO({image.sha256: image.data for image in analysis.images}[bar.image.sha256])
+    )
+    # red at the left end of the bar, blue at the right: the gradient, not one colour
+    left, right = (
+        picture.getpixel((2, picture.height // 2)),
+        picture.getpixel((picture.width - 3, picture.height // 2)),
+    )
+    assert left[0] > 180 > left[2] and right[2] > 180 > right[0]
+    assert [omission.code for omission in analysis.result.omitted] == ["shading_approximated"]
 
 
 def test_a_pixel_bomb_is_a_placeholder_with_its_reason_and_the_page_is_still_drawn() -> None:
