@@ -675,6 +675,11 @@ def read_page(
     page, (left, bottom), source = result
     with streams_up_to(len(pdf_bytes)):
         graphics = _graphics(pdf_bytes, left, bottom, limits or GraphicsLimits(), source)
+    text = page.text
+    if graphics.annotation_runs:
+        text += ("" if not text or text.endswith("\n") else "\n") + "\n".join(
+            run.text for run in graphics.annotation_runs
+        )
     return PageAnalysis(
         result=PageResult(
             job_id=page.job_id,
@@ -682,10 +687,10 @@ def read_page(
             width=page.width,
             height=page.height,
             rotation=page.rotation,
-            text=page.text,
-            words=page.words,
-            # The text of annotation appearances is drawn after the page's own, as viewers draw it;
-            # it is not part of the page's text (pypdf's), which is the page content's alone.
+            text=text,
+            words=text.split(),
+            # The text of annotation appearances comes after the page's own, as viewers draw it
+            # (and as pdftotext reads it).
             runs=[*page.runs, *graphics.annotation_runs],
             image_count=page.image_count,
             graphics=graphics.graphics,

@@ -47,9 +47,10 @@ _PHOTO_COLOURS = 256
 _JPEG_QUALITY = 85
 _LINE_CAPS = ("butt", "round", "square")
 _LINE_JOINS = ("miter", "round", "bevel")
-# Annotation appearances rarely say more than a few words; these bound what a hostile one adds.
+# Annotation appearances rarely say more than a few words; these bound what hostile ones add.
 _MAX_ANNOTATION_RUNS = 1_000
-_MAX_ANNOTATION_TEXT_BYTES = 16_384
+_MAX_ANNOTATION_TEXT_BYTES = 16_384  # one text object, UTF-16
+_MAX_ANNOTATION_CHARS = 100_000  # all of a page's
 # The longer side of the page, in pixels, when it is rendered to approximate its shadings.
 _SHADING_RENDER_PIXELS = 400
 
@@ -125,6 +126,7 @@ class _Walker:
         self._image_bytes = 0
         self._omitted_codes: set[str] = set()
         self.in_annotation = False
+        self._annotation_chars = 0
         self._text_page: Any = None
         # (index in graphics, page-space bounds) of each shading, drawn after the walk.
         self._shadings: list[tuple[int, tuple[float, float, float, float]]] = []
@@ -146,6 +148,9 @@ class _Walker:
         buffer = (ctypes.c_ushort * (length // 2))()
         raw.FPDFTextObj_GetText(obj, self._text_page.raw, buffer, length)
         text = " ".join(bytes(buffer)[: length - 2].decode("utf-16-le", "replace").split())
+        self._annotation_chars += len(text)
+        if self._annotation_chars > _MAX_ANNOTATION_CHARS:
+            return
         size = ctypes.c_float(0.0)
         if not text or not raw.FPDFTextObj_GetFontSize(obj, size):
             return

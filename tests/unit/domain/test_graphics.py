@@ -96,12 +96,12 @@ def test_annotation_appearances_are_drawn_and_links_are_not() -> None:
     page = _read(graphics_fixtures.annotations()).result
     assert [graphic.stroke for graphic in page.graphics if graphic.stroke] == ["#e61a1a"]
     assert [graphic.fill for graphic in page.graphics if graphic.fill] == ["#1a66cc"]
-    # The stamp's text is drawn (pypdf reads only the page's own content), not added to the page's text.
+    # The stamp's text is drawn and read (pypdf reads only the page's own content), after the page's text.
     stamp = [run for run in page.runs if run.text == "APPROVED"]
     assert [(run.x, run.y, run.size, run.font, run.colour) for run in stamp] == [
         (242, 73, 18, "Helvetica-Bold", "#ffffff")
     ]
-    assert "APPROVED" not in page.text
+    assert page.text.endswith("Reviewed.\nAPPROVED") and page.words[-1] == "APPROVED"
     root = _svg(graphics_fixtures.annotations())
     assert not [element for element in root.iter() if element.tag in (f"{SVG}a", f"{SVG}script")]
 
