@@ -51,9 +51,11 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed renderers
 	$(BIN)/pytest
 
-# Measures and writes benchmarks/results.json and benchmarks/RESULTS.md (7 to 9 min on 2 cores); not a test.
-bench: $(BIN)/.installed
+# Measures and writes benchmarks/results.json and benchmarks/RESULTS.md (7 to 9 min on 2 cores), then the
+# graphics figures into benchmarks/GRAPHICS.md (about 4 min); not a test.
+bench: $(BIN)/.installed renderers
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/engine.py > benchmarks/GRAPHICS.md
 
 lint: $(BIN)/.installed tools
 	$(BIN)/ruff check src tests benchmarks
