@@ -63,6 +63,9 @@ class TextRun:
 
     ``x``/``y`` are the run's origin in PDF points from the page's bottom-left corner (before the
     page's /Rotate is applied); ``angle`` is the text direction in degrees, counter-clockwise.
+    ``colour`` is its fill colour ("#rrggbb"; the stroke colour for outlined-only text),
+    ``invisible`` says it is not painted (render mode 3 or 7, an OCR layer), and ``texts_before``
+    counts the page's text-showing operations before its first one (see :class:`Graphic`).
     """
 
     text: str
@@ -73,6 +76,7 @@ class TextRun:
     angle: float = 0.0
     colour: str = "#000000"
     invisible: bool = False
+    texts_before: int = 0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TextRun:
@@ -86,6 +90,7 @@ class TextRun:
             angle=float(data.get("angle", 0.0)),
             colour=_checked_colour(data.get("colour", "#000000")),
             invisible=bool(data.get("invisible", False)),
+            texts_before=int(data.get("texts_before", 0)),
         )
 
     def to_v1_dict(self) -> dict[str, Any]:
@@ -178,6 +183,9 @@ class Graphic:
     data (M, L, C, Z) in its own space; its line width and dashes are in that space too. An image
     fills the unit square of its space; ``image`` is None when it is not stored, and ``omitted``
     then says why. ``clips`` are indices into the page's ``clips``, all of which apply.
+    ``texts_before`` counts the text-showing operations the page performs before this element (a
+    run has the count before its first one): a graphic is painted before a run when its count is
+    not larger, which keeps the page's painting order across the two lists.
     """
 
     kind: str
@@ -196,6 +204,7 @@ class Graphic:
     dash_phase: float = 0.0
     image: ImageRef | None = None
     omitted: str | None = None
+    texts_before: int = 0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Graphic:
@@ -222,6 +231,7 @@ class Graphic:
             dash_phase=_finite(data.get("dash_phase", 0.0)),
             image=None if image is None else ImageRef.from_dict(image),
             omitted=None if data.get("omitted") is None else str(data["omitted"]),
+            texts_before=int(data.get("texts_before", 0)),
         )
 
 

@@ -252,6 +252,9 @@ class _RunCollector:
     # The state of the first text shown since pypdf last reported a run: pypdf reports text
     # late (at the next positioning or font change), after a colour change in between.
     _shown: _TextState | None = None
+    # Text-showing operators seen so far, and their count when the pending run's text began.
+    _shows: int = 0
+    _shown_at: int = 0
     # pypdf extracts a form's text with a fresh graphics state: the matrix in force where each
     # enclosing form was drawn (Do), to place the form's runs on the page.
     _form_bases: list[tuple[float, float, float, float, float, float]] = field(default_factory=list)
@@ -270,6 +273,8 @@ class _RunCollector:
         elif operator in _SHOW_OPERATORS:
             if self._shown is None:
                 self._shown = _TextState(state.fill, state.stroke, state.mode)
+                self._shown_at = self._shows
+            self._shows += 1
         elif operator == b"q":
             if len(self._saved) < _MAX_STATE_DEPTH:
                 self._saved.append(_TextState(state.fill, state.stroke, state.mode))
@@ -355,6 +360,7 @@ class _RunCollector:
             self._pen = None
             return
         shown, self._shown = self._shown or self._state, None
+        texts_before = self._shown_at
         content = run_text(clean_text(text))
         if not content or not all(math.isfinite(value) for value in (x, y, size, angle)):
             return
@@ -369,6 +375,7 @@ class _RunCollector:
                 angle=round(angle, 2) + 0.0,
                 colour=shown.colour(),
                 invisible=shown.invisible(),
+                texts_before=texts_before,
             )
         )
 

@@ -129,6 +129,7 @@ class _Walker:
         self._image_bytes = 0
         self._omitted_codes: set[str] = set()
         self.in_annotation = False
+        self.texts = 0
         self._annotation_chars = 0
         self._text_page: Any = None
         # (index in graphics, page-space bounds) of each shading, drawn after the walk.
@@ -175,6 +176,7 @@ class _Walker:
                 angle=round(values[3], 2) + 0.0,
                 colour=_colour(rgba)[0] if rgba else "#000000",
                 invisible=mode in (3, 7),
+                texts_before=self.texts,
             )
         )
 
@@ -297,6 +299,9 @@ class _Walker:
             if kind == raw.FPDF_PAGEOBJ_TEXT:
                 if self.in_annotation:
                     self.add_annotation_text(obj, parent)
+                # pdfium makes one text object of each text-showing operator, as pypdf reports
+                # them to pagefan.domain.analysis: the count orders graphics among the runs.
+                self.texts += 1
             elif kind == raw.FPDF_PAGEOBJ_PATH:
                 self.add_path(obj, parent)
             elif kind == raw.FPDF_PAGEOBJ_IMAGE:
@@ -357,6 +362,7 @@ class _Walker:
         self.result.graphics.append(
             Graphic(
                 kind="path",
+                texts_before=self.texts,
                 matrix=self.page_matrix(self.matrix(obj), parent),
                 clips=self.clips_of(obj, _multiply(parent, self.origin)),
                 d=data,
@@ -391,7 +397,11 @@ class _Walker:
         self._shadings.append((len(self.result.graphics), (min(xs), min(ys), max(xs), max(ys))))
         self.result.graphics.append(
             Graphic(
-                kind="image", matrix=[1, 0, 0, 1, 0, 0], clips=self.clips_of(obj, matrix), omitted="shading"
+                kind="image",
+                matrix=[1, 0, 0, 1, 0, 0],
+                clips=self.clips_of(obj, matrix),
+                omitted="shading",
+                texts_before=self.texts,
             )
         )
 
@@ -445,6 +455,7 @@ class _Walker:
                 kind="image",
                 matrix=[round(x1 - x0, 4), 0.0, 0.0, round(y1 - y0, 4), round(x0, 4), round(y0, 4)],
                 clips=place.clips,
+                texts_before=place.texts_before,
                 image=ImageRef(
                     sha256=stored.sha256,
                     media_type=stored.media_type,
@@ -498,7 +509,9 @@ class _Walker:
                 self.result.images.setdefault(stored.sha256, stored)
                 ref = ImageRef(sha256=stored.sha256, media_type=stored.media_type, width=width, height=height)
         self.result.graphics.append(
-            Graphic(kind="image", matrix=matrix, clips=clips, image=ref, omitted=reason)
+            Graphic(
+                kind="image", matrix=matrix, clips=clips, image=ref, omitted=reason, texts_before=self.texts
+            )
         )
 
     def encode(self, image: Any) -> StoredImage:

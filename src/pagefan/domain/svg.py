@@ -192,26 +192,58 @@ def _image_element(graphic: Graphic, images: ImageSource | None) -> str:
     )
 
 
-def _graphic_elements(page: PageResult, max_elements: int, images: ImageSource | None) -> list[str]:
-    """The page's graphics in painting order, in a group that maps PDF's y-up space to SVG's."""
-    if not page.graphics:
-        return []
-    parts = [f'<g transform="matrix(1 0 0 -1 0 {_number(page.height)})">']
-    for graphic in page.graphics[: max(max_elements, 0)]:
-        if graphic.kind == "image":
-            element = _image_element(graphic, images)
-        elif graphic.d:
-            element = (
-                f'<path d="{graphic.d}" transform="{_matrix(graphic.matrix)}"{_attributes(_paint(graphic))}/>'
-            )
-        else:
-            continue
-        # A clip path is in page space: it goes on groups around the element, whose own
-        # transform would otherwise move the clip too.
-        for index in graphic.clips:
-            element = f'<g clip-path="url(#clip{index})">{element}</g>'
+def _graphic_element(graphic: Graphic, images: ImageSource | None) -> str | None:
+    if graphic.kind == "image":
+        element = _image_element(graphic, images)
+    elif graphic.d:
+        element = (
+            f'<path d="{graphic.d}" transform="{_matrix(graphic.matrix)}"{_attributes(_paint(graphic))}/>'
+        )
+    else:
+        return None
+    # A clip path is in page space: it goes on groups around the element, whose own
+    # transform would otherwise move the clip too.
+    for index in graphic.clips:
+        element = f'<g clip-path="url(#clip{index})">{element}</g>'
+    return element
+
+
+def _painted(page: PageResult, limit: int, images: ImageSource | None) -> list[str]:
+    """Graphics and text in the page's painting order, one element a line.
+
+    A graphic goes before a run when no more text was shown before it than before the run
+    (``texts_before``). Consecutive graphics share a group that maps PDF's y-up space to SVG's;
+    consecutive runs share a group with the default fill.
+    """
+    groups = {
+        "graphics": f'<g transform="matrix(1 0 0 -1 0 {_number(page.height)})">',
+        "text": '<g fill="#000000">',
+    }
+    parts: list[str] = []
+    current: str | None = None
+
+    def add(kind: str, element: str | None) -> None:
+        nonlocal current
+        if element is None:
+            return
+        if current != kind:
+            if current is not None:
+                parts.append("</g>")
+            parts.append(groups[kind])
+            current = kind
         parts.append(element)
-    parts.append("</g>")
+
+    graphics = page.graphics[:limit]
+    drawn = 0
+    for run in page.runs[:limit]:
+        while drawn < len(graphics) and graphics[drawn].texts_before <= run.texts_before:
+            add("graphics", _graphic_element(graphics[drawn], images))
+            drawn += 1
+        add("text", _run_element(run, page.height))
+    for graphic in graphics[drawn:]:
+        add("graphics", _graphic_element(graphic, images))
+    if current is not None:
+        parts.append("</g>")
     return parts
 
 
@@ -267,7 +299,8 @@ def render_page_svg(
     images as ``data:`` URIs of the PNG or JPEG the PageWorker re-encoded, or a light box where
     an image is not stored), then each run as a ``<text>`` at its position, size, angle and
     colour, in a generic font family close to the PDF's font; invisible runs (an OCR layer) are
-    transparent but still selectable. Text is drawn above the graphics. Pages with more runs (or
+    transparent but still selectable. Graphics and text are drawn in the page's painting order.
+    Pages with more runs (or
     graphics) than ``max_elements`` show the first ``max_elements`` and a note saying how many
     were left out. A rotated page says its /Rotate in a ``pagefan:rotation`` attribute on the
     root (namespace ``urn:pagefan:svg``). Nothing is external: the only URIs are ``data:`` images.
@@ -301,13 +334,7 @@ def render_page_svg(
     limit = max(max_elements, 0)
     if transform:
         parts.append(f'<g transform="{transform}">')
-    parts.extend(_graphic_elements(page, limit, images))
-    parts.append('<g fill="#000000">')
-    for run in page.runs[:limit]:
-        element = _run_element(run, page.height)
-        if element:
-            parts.append(element)
-    parts.append("</g>")
+    parts.extend(_painted(page, limit, images))
     if transform:
         parts.append("</g>")
     hidden_runs = max(len(page.runs) - limit, 0)

@@ -150,6 +150,28 @@ def test_text_keeps_its_colour_and_an_ocr_layer_stays_invisible_but_selectable()
     assert all(element.get("fill-opacity") == "0" for element in texts)
 
 
+def test_graphics_and_text_keep_the_pages_painting_order() -> None:
+    # GIVEN text, then a white box painted over it, then more text on the box
+    pdf = graphics_fixtures._page_pdf(
+        b"BT /F1 12 Tf 60 200 Td (covered by the box) Tj ET 0.9 0.9 0.9 rg 50 190 200 40 re f "
+        b"BT /F2 12 Tf 60 210 Td (on the box) Tj ET 0 0 1 RG 50 185 m 250 185 l S"
+    )
+    page = _read(pdf).result
+    assert [(run.text, run.texts_before) for run in page.runs] == [
+        ("covered by the box", 0),
+        ("on the box", 1),
+    ]
+    assert [graphic.texts_before for graphic in page.graphics] == [1, 2]
+    # WHEN it is drawn THEN the SVG paints them in the same order
+    root = ElementTree.fromstring(render_page_svg(page, title="t", max_elements=10))
+    painted = [
+        element.text or element.tag.rsplit("}", 1)[-1]
+        for element in root.iter()
+        if element.tag in (f"{SVG}text", f"{SVG}path")
+    ]
+    assert painted == ["covered by the box", "path", "on the box", "path"]
+
+
 def test_a_shading_is_approximated_by_a_picture_of_its_colours_inside_its_clip() -> None:
     analysis = _read(graphics_fixtures.shading())
     bar, glow = analysis.result.graphics
