@@ -1,10 +1,11 @@
 """Visual fidelity: each generated fixture page, as pagefan draws it, against poppler's rendering.
 
-For every page of tests/graphics_fixtures.py the source is rendered by poppler (pdftoppm), the
-page's SVG by librsvg (rsvg-convert) and the rebuilt PDF page (the SVG through cairosvg) by
-poppler again, all grey at 40 dpi. ``pdftocairo -svg``'s SVG of the same page, rasterised the same
-way, is the reference. Targets (issue 14): each output's SSIM within 0.03 of the reference's, and a
-mean ink recall of at least 0.97 for each output. ``pytest -rA`` prints the per-fixture table.
+For every page of tests/graphics_fixtures.py, split off and read as the Splitter and the PageWorker
+do, the source is rendered by poppler (pdftoppm), the page's SVG by librsvg (rsvg-convert) and the
+rebuilt PDF page (the SVG through cairosvg) by poppler again, all grey at 40 dpi. ``pdftocairo -svg``'s
+SVG of the same page, rasterised the same way, is the reference. Targets (issue 14): each output's
+SSIM within 0.03 of the reference's, and a mean ink recall of at least 0.97 for each output.
+``pytest -rA`` prints the per-fixture table.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from pagefan.domain.analysis import read_page
 from pagefan.domain.pdf_render import svg_to_pdf
+from pagefan.domain.split import open_document, split_pages
 from pagefan.domain.svg import render_page_svg
 from tests.graphics_fixtures import FIXTURES
 from tests.visual.scoring import Scores, poppler_svg, render_pdf, render_svg, require_poppler, score
@@ -28,7 +30,9 @@ MIN_MEAN_INK_RECALL = 0.97
 def _scores(name: str) -> dict[str, Scores]:
     require_poppler()
     pdf = FIXTURES[name]()
-    analysis = read_page(pdf, job_id="fidelity", page_number=1, max_content_bytes=10_000_000)
+    # The page as the pipeline has it: split off by the Splitter, then read by the PageWorker.
+    _, single = next(split_pages(open_document(pdf, max_bytes=len(pdf) + 1, max_pages=1)))
+    analysis = read_page(single, job_id="fidelity", page_number=1, max_content_bytes=10_000_000)
     images = {image.sha256: image.data for image in analysis.images}
     svg = render_page_svg(
         analysis.result, title=name, max_elements=10_000, images=lambda ref: images.get(ref.sha256)
