@@ -10,7 +10,13 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: demo test lint build bench tools clean
+.PHONY: demo test lint build bench tools clean renderers
+
+# Debian packages the tests need: poppler (pdftoppm, pdftocairo and pdftotext read the sources and the
+# rebuilt PDFs), librsvg (rsvg-convert renders the SVGs), the Liberation fonts (Helvetica, Times and
+# Courier metrics) that cairo draws the SVGs' generic families with, and Noto for Arabic, Hebrew and CJK
+# (cairo draws a run in one font, with no fallback per glyph). Installed only when one is missing.
+DEBIAN_PACKAGES := poppler-utils librsvg2-bin fonts-liberation2 fonts-noto-core fonts-noto-cjk
 
 # The deployer's options, all set, for the scan of that variant (the values only need to be well formed).
 LINT_OPTIONS := KmsKeyArn=arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-1111-4222-8333-444455556666 \
@@ -29,16 +35,27 @@ $(TOOLS)/.installed:
 
 tools: $(TOOLS)/.installed
 
+renderers:
+	@missing=$$(for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "Installing Debian packages:" $$missing; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; \
+	fi
+
 demo: $(BIN)/.installed
 	$(BIN)/pagefan run samples/sample.pdf --out pagefan-out
 	@echo "Gallery: file://$(CURDIR)/pagefan-out/sample/index.html"
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed renderers
 	$(BIN)/pytest
 
-# Measures and writes benchmarks/results.json and benchmarks/RESULTS.md (7 to 9 min on 2 cores); not a test.
-bench: $(BIN)/.installed
+# Measures and writes benchmarks/results.json and benchmarks/RESULTS.md (7 to 9 min on 2 cores), then the
+# graphics figures into benchmarks/GRAPHICS.md (about 4 min); not a test.
+bench: $(BIN)/.installed renderers
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/engine.py > benchmarks/GRAPHICS.md
 
 lint: $(BIN)/.installed tools
 	$(BIN)/ruff check src tests benchmarks

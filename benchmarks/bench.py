@@ -95,18 +95,25 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
         info = DocumentInfo.from_json((work / "info.json").read_bytes())
         pages = info.pages_total
     if stage == "work":
-        from pagefan.domain.analysis import analyse_page
+        from pagefan.domain.analysis import read_page
 
         limit = getattr(settings, "max_page_content_bytes", 50 * 1024 * 1024)
         (work / "results").mkdir(exist_ok=True)
+        (work / "images").mkdir(exist_ok=True)
         for number in range(1, pages + 1):
-            result = analyse_page(
+            analysis = read_page(
                 (work / "pages" / f"{number:05d}.pdf").read_bytes(),
                 job_id="bench",
                 page_number=number,
                 max_content_bytes=limit,
+                limits=getattr(settings, "graphics_limits", None),
             )
-            (work / "results" / f"{number:05d}.json").write_bytes(dumps(result.to_dict()))
+            # As the PageWorker: the images beside the result, one file per distinct image.
+            for image in analysis.images:
+                path = work / "images" / image.sha256
+                if not path.exists():
+                    path.write_bytes(image.data)
+            (work / "results" / f"{number:05d}.json").write_bytes(dumps(analysis.result.to_dict()))
     elif stage == "combine":
         from pagefan.domain.combine import write_documents
 
@@ -123,8 +130,14 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
         from pagefan.stages.exporting import page_title
 
         limit = getattr(settings, "max_svg_elements", 20_000)
+
+        def image(ref: Any) -> bytes | None:
+            # As the exporters: read the image, keep it only if its bytes hash to its name.
+            data = (work / "images" / ref.sha256).read_bytes()
+            return data if hashlib.sha256(data).hexdigest() == ref.sha256 else None
+
         svgs = (
-            render_page_svg(page, title=page_title(info, page.page_number), max_elements=limit)
+            render_page_svg(page, title=page_title(info, page.page_number), max_elements=limit, images=image)
             for page in _results(work, pages)
         )
         if stage == "svg":

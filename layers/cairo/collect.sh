@@ -20,7 +20,8 @@ cp -L "$cairo" "$out/lib/"
     esac
 done
 
-find /usr/share/fonts \( -name 'DejaVu*.ttf' -o -name 'Liberation*.ttf' \) -exec cp {} "$out/fonts/" \;
+find /usr/share/fonts \( -name 'DejaVu*.ttf' -o -name 'Liberation*.ttf' -o -name 'NotoSansArabic-*.ttf' \
+    -o -name 'NotoSansHebrew-*.ttf' -o -name 'NotoSansCJK-*.ttc' \) -exec cp {} "$out/fonts/" \;
 [ -n "$(ls "$out/fonts"/*.ttf 2>/dev/null)" ] || { echo "no fonts found" >&2; exit 1; }
 cp /build/fonts.conf "$out/fonts/fonts.conf"
 

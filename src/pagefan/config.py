@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
+from pagefan.domain.graphics import GraphicsLimits
 from pagefan.errors import ConfigurationError
 
 
@@ -42,6 +43,20 @@ class PageWorkerSettings:
     max_page_content_bytes: int = _env("MAX_PAGE_CONTENT_BYTES")
     page_time_budget_seconds: float = _env("PAGE_TIME_BUDGET_SECONDS")
     job_ttl_days: int = _env("JOB_TTL_DAYS")
+    max_image_pixels: int = _env("MAX_IMAGE_PIXELS")
+    max_page_image_bytes: int = _env("MAX_PAGE_IMAGE_BYTES")
+    max_page_path_segments: int = _env("MAX_PAGE_PATH_SEGMENTS")
+    max_form_depth: int = _env("MAX_FORM_DEPTH")
+
+    @property
+    def graphics_limits(self) -> GraphicsLimits:
+        """The bounds on one page's graphics (see pagefan.domain.graphics)."""
+        return GraphicsLimits(
+            max_image_pixels=self.max_image_pixels,
+            max_image_bytes=self.max_page_image_bytes,
+            max_path_segments=self.max_page_path_segments,
+            max_form_depth=self.max_form_depth,
+        )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Where every object lives: the one definition shared by writers, readers and IAM prefixes.
 
-Work bucket: ``pages/`` (Splitter writes, PageWorker reads), ``results/`` (PageWorker writes),
+Work bucket: ``pages/`` (Splitter writes, PageWorker reads), ``results/`` (PageWorker writes the
+page results, and under ``results/<job>/images/`` the images they reference),
 ``info/`` (Splitter writes), ``pdf-parts/`` (PdfExporter writes page ranges, then merges them).
 Results bucket: ``jobs/<job>/document.json|document.txt`` (Combiner),
 ``jobs/<job>/svg/`` (SvgExporter), ``jobs/<job>/pdf/`` (PdfExporter). The template scopes each
@@ -37,6 +38,16 @@ def parse_page_key(key: str) -> tuple[str, int] | None:
 def page_result_key(job_id: str, page_number: int) -> str:
     """Work bucket key of one page's analysis (a PageResult JSON)."""
     return f"{PAGE_RESULTS_PREFIX}{job_id}/{page_number:05d}.json"
+
+
+def image_key(job_id: str, sha256: str, media_type: str) -> str:
+    """Work bucket key of an image a page result references, named by its content's SHA-256.
+
+    Under ``results/`` so that the PageWorker's write grant and the exporters' read grant cover
+    it; one object per distinct image of a job, however many pages draw it.
+    """
+    extension = "jpg" if media_type == "image/jpeg" else "png"
+    return f"{PAGE_RESULTS_PREFIX}{job_id}/images/{sha256}.{extension}"
 
 
 def document_info_key(job_id: str) -> str:

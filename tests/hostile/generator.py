@@ -533,6 +533,39 @@ def _self_drawing_form() -> bytes:
     )
 
 
+def _pixel_bomb() -> bytes:
+    """A 60,000 x 60,000 RGB image (10.8 GB decoded) declared in a few hundred bytes, beside text."""
+    image = stream(
+        zlib.compress(b"\x00" * 3000),
+        b"/Type /XObject /Subtype /Image /Width 60000 /Height 60000 /ColorSpace /DeviceRGB "
+        b"/BitsPerComponent 8 /Filter /FlateDecode",
+    )
+    return one_page(
+        text_content(b"a pixel bomb below") + b" q 300 0 0 300 72 300 cm /Im1 Do Q",
+        resources_extra=b"/XObject << /Im1 6 0 R >>",
+        extra_objects=[image],
+    )
+
+
+def _deeply_nested_forms(depth: int = 40) -> bytes:
+    """Forms nested ``depth`` deep, each drawing a square and the next form."""
+    forms = []
+    for level in range(depth):
+        inner = b" /Fm Do" if level + 1 < depth else b""
+        resources = b"/Resources << /XObject << /Fm %d 0 R >> >>" % (7 + level) if level + 1 < depth else b""
+        forms.append(
+            stream(
+                b"0 0 1 rg 0 0 10 10 re f 1 0 0 1 2 2 cm" + inner,
+                b"/Type /XObject /Subtype /Form /BBox [0 0 600 600] " + resources,
+            )
+        )
+    return one_page(
+        text_content(b"forms nested forty deep") + b" q 1 0 0 1 72 300 cm /Fm Do Q",
+        resources_extra=b"/XObject << /Fm 6 0 R >>",
+        extra_objects=forms,
+    )
+
+
 def _self_referencing_length() -> bytes:
     """The content stream's /Length is a reference to object 6, which is a reference to itself."""
     content = text_content(b"length loops")
@@ -811,6 +844,20 @@ def hostile_inputs(
             lambda: unicode_page(*MARKUP, f"ctl{CONTROL}end", "tail line"),
             Completes(1, (*MARKUP, "tail line")),
             "<, &, ]]>, <script>, entity lookalikes, C0 controls, U+FFFE/U+FFFF, a lone surrogate, RLO",
+        ),
+        Hostile(
+            "pixel_bomb",
+            "pixel-bomb.pdf",
+            _pixel_bomb,
+            Completes(1, ("a pixel bomb below",)),
+            "a 60,000 x 60,000 image declared in a few hundred bytes: drawn as an empty box, never decoded",
+        ),
+        Hostile(
+            "deeply_nested_forms",
+            "nested-forms.pdf",
+            _deeply_nested_forms,
+            Completes(1, ("forms nested forty deep",)),
+            "forms nested 40 deep: the first MaxFormDepth (12) levels are drawn",
         ),
         Hostile(
             "self_drawing_form",

@@ -57,6 +57,7 @@ FAILING = [name for name, hostile in CLASSES.items() if isinstance(hostile.expec
 
 _WORK_KEY = re.compile(
     r"(pages/[0-9a-f]{32}/\d{5}\.pdf|results/[0-9a-f]{32}/\d{5}\.json|info/[0-9a-f]{32}/document-info\.json"
+    r"|results/[0-9a-f]{32}/images/[0-9a-f]{64}\.(png|jpg)"
     r"|pdf-parts/[0-9a-f]{32}/\d{5}-\d{5}\.pdf)"
 )
 _RESULT_KEY = re.compile(
@@ -207,8 +208,19 @@ def test_a_completed_job_has_every_output_and_the_right_text(run: HostileRun, na
     for key in svg_keys:
         root = ElementTree.fromstring(objects[key])  # well-formed XML, whatever the text held
         tags = {element.tag.rsplit("}", 1)[-1] for element in root.iter()}
-        assert tags <= {"svg", "title", "rect", "g", "text"}, tags
-        assert not [name for element in root.iter() for name in element.attrib if name.endswith("href")]
+        assert tags <= {"svg", "title", "defs", "clipPath", "rect", "g", "path", "image", "text"}, tags
+        # The only references are the images pagefan re-encoded, embedded: nothing external.
+        references = [
+            (element.tag.rsplit("}", 1)[-1], value)
+            for element in root.iter()
+            for name, value in element.attrib.items()
+            if name.endswith("href")
+        ]
+        assert [
+            (tag, value[:40])
+            for tag, value in references
+            if tag != "image" or not value.startswith(("data:image/png;base64,", "data:image/jpeg;base64,"))
+        ] == []
     assert len(PdfReader(BytesIO(objects[layout.pdf_key(job)])).pages) == expect.pages
 
     for payload in hostile.never_in_outputs:

@@ -172,9 +172,17 @@ def test_page_worker_event_records_page_one(fresh: Invoker, load_event: LoadEven
     assert (record.pages_done, record.pages_failed) == (1, 0)
     assert [(page.page_number, page.status) for page in jobs.iter_pages(job_id)] == [(1, PageStatus.DONE)]
     # and its result holds the words the sample draws on page 1
-    assert _keys(fresh, "WorkBucketName", layout.PAGE_RESULTS_PREFIX) == [layout.page_result_key(job_id, 1)]
     result = PageResult.from_json(_read(fresh, "WorkBucketName", layout.page_result_key(job_id, 1)))
     assert result.words == sample_words(SAMPLE_PAGES)[0]
+    # beside it, exactly the images it references
+    images = sorted(
+        layout.image_key(job_id, graphic.image.sha256, graphic.image.media_type)
+        for graphic in result.graphics
+        if graphic.image is not None
+    )
+    assert _keys(fresh, "WorkBucketName", layout.PAGE_RESULTS_PREFIX) == sorted(
+        [layout.page_result_key(job_id, 1), *images]
+    )
 
 
 def test_failure_recorder_event_records_page_one_failed(fresh: Invoker, load_event: LoadEvent) -> None:

@@ -8,7 +8,13 @@ import pytest
 
 from pagefan.config import PageWorkerSettings, SplitterSettings, load_settings
 from pagefan.errors import ConfigurationError, FormatVersionError
-from pagefan.formats import FORMAT_VERSION, JobInput, PageResult, TextRun, readable_cause
+from pagefan.formats import (
+    PAGE_RESULT_FORMAT_VERSION,
+    JobInput,
+    PageResult,
+    TextRun,
+    readable_cause,
+)
 from pagefan.job_ids import derive_job_id
 
 SPLITTER_ENV = {
@@ -45,8 +51,14 @@ def test_float_settings_accept_fractions() -> None:
         "MAX_PAGE_CONTENT_BYTES": "1024",
         "PAGE_TIME_BUDGET_SECONDS": "2.5",
         "JOB_TTL_DAYS": "3",
+        "MAX_IMAGE_PIXELS": "1000",
+        "MAX_PAGE_IMAGE_BYTES": "4000",
+        "MAX_PAGE_PATH_SEGMENTS": "100",
+        "MAX_FORM_DEPTH": "4",
     }
-    assert load_settings(PageWorkerSettings, env).page_time_budget_seconds == 2.5
+    settings = load_settings(PageWorkerSettings, env)
+    assert settings.page_time_budget_seconds == 2.5
+    assert settings.graphics_limits.max_form_depth == 4
 
 
 def test_a_page_result_round_trips_and_other_versions_are_rejected() -> None:
@@ -64,8 +76,10 @@ def test_a_page_result_round_trips_and_other_versions_are_rejected() -> None:
     data = json.loads(json.dumps(page.to_dict()))
     assert PageResult.from_dict(data) == page
     assert page.display_size == (792, 612)
-    with pytest.raises(FormatVersionError, match="format version 2"):
-        PageResult.from_dict({**data, "format_version": FORMAT_VERSION + 1})
+    with pytest.raises(FormatVersionError, match="format version 3"):
+        PageResult.from_dict({**data, "format_version": PAGE_RESULT_FORMAT_VERSION + 1})
+    with pytest.raises(FormatVersionError, match="format version True"):
+        PageResult.from_dict({**data, "format_version": True})
 
 
 def test_job_input_omits_an_unset_rejection_for_the_state_machine() -> None:

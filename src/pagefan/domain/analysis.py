@@ -7,6 +7,7 @@ This runs in the PageWorker on untrusted bytes. Every content problem becomes a
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -18,9 +19,10 @@ from pypdf import PageObject, PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
+from pagefan.domain.graphics import GraphicsLimits, PageGraphics, StoredImage, read_graphics
 from pagefan.domain.parsing import PARSE_ERRORS, detail, streams_up_to
 from pagefan.errors import PageFailed
-from pagefan.formats import PageResult, TextRun
+from pagefan.formats import Omission, PageResult, TextRun
 
 # Form XObjects nest; real documents rarely go beyond three levels. The bounds stop hostile
 # files that nest or fan out without end from turning the image count into the heavy work.
@@ -184,6 +186,48 @@ class _Pen:
         return dx * self.ux + dy * self.uy, abs(dx * self.uy - dy * self.ux)
 
 
+def _rgb_hex(operands: Any) -> str | None:
+    """The "#rrggbb" of a colour's operands: 1 (grey), 3 (RGB) or 4 (CMYK, naively) numbers."""
+    try:
+        values = [min(max(float(value), 0.0), 1.0) for value in operands]
+    except (TypeError, ValueError):
+        return None
+    if len(values) == 1:
+        red = green = blue = values[0]
+    elif len(values) == 3:
+        red, green, blue = values
+    elif len(values) == 4:
+        cyan, magenta, yellow, black = values
+        red, green, blue = ((1 - ink) * (1 - black) for ink in (cyan, magenta, yellow))
+    else:
+        return None
+    return "#" + "".join(f"{round(value * 255):02x}" for value in (red, green, blue))
+
+
+@dataclass
+class _TextState:
+    """The graphics state text is drawn with: fill and stroke colour, text render mode."""
+
+    fill: str = "#000000"
+    stroke: str = "#000000"
+    mode: int = 0
+
+    def colour(self) -> str:
+        """The colour a reader sees: the stroke colour for outlined-only text (modes 1 and 5)."""
+        return self.stroke if self.mode in (1, 5) else self.fill
+
+    def invisible(self) -> bool:
+        """Modes 3 and 7 paint nothing: the text layer of an OCR'd scan."""
+        return self.mode in (3, 7)
+
+
+_FILL_OPERATORS = {b"g", b"rg", b"k", b"sc", b"scn"}
+_STROKE_OPERATORS = {b"G", b"RG", b"K", b"SC", b"SCN"}
+_SHOW_OPERATORS = {b"Tj", b"TJ", b"'", b'"'}
+# q/Q nesting followed for the text's colour; deeper saves are not followed.
+_MAX_STATE_DEPTH = 64
+
+
 @dataclass
 class _RunCollector:
     """Receives pypdf's text callbacks and keeps the runs, positioned relative to the page box.
@@ -203,6 +247,66 @@ class _RunCollector:
     runs: list[TextRun] = field(default_factory=list)
     _pen: _Pen | None = None
     _widths: dict[int, Callable[[str], float]] = field(default_factory=dict)
+    _state: _TextState = field(default_factory=_TextState)
+    _saved: list[_TextState] = field(default_factory=list)
+    # The state of the first text shown since pypdf last reported a run: pypdf reports text
+    # late (at the next positioning or font change), after a colour change in between.
+    _shown: _TextState | None = None
+    # Text-showing operators seen so far, and their count when the pending run's text began.
+    _shows: int = 0
+    _shown_at: int = 0
+    # pypdf extracts a form's text with a fresh graphics state: the matrix in force where each
+    # enclosing form was drawn (Do), to place the form's runs on the page.
+    _form_bases: list[tuple[float, float, float, float, float, float]] = field(default_factory=list)
+
+    def operator(self, operator: Any, operands: Any, cm: Any, tm: Any) -> None:
+        """Follow the colour and render mode text is drawn with (pypdf's visitor_operand_before)."""
+        state = self._state
+        if operator == b"Do":
+            # A form is drawn inside an implicit q/Q (an image's Do is undone the same way).
+            self._saved.append(_TextState(state.fill, state.stroke, state.mode))
+            try:
+                base = _multiply(cm if cm is not None else _IDENTITY, self._base())
+            except (TypeError, ValueError, IndexError):
+                base = self._base()
+            self._form_bases.append(base)
+        elif operator in _SHOW_OPERATORS:
+            if self._shown is None:
+                self._shown = _TextState(state.fill, state.stroke, state.mode)
+                self._shown_at = self._shows
+            self._shows += 1
+        elif operator == b"q":
+            if len(self._saved) < _MAX_STATE_DEPTH:
+                self._saved.append(_TextState(state.fill, state.stroke, state.mode))
+        elif operator == b"Q":
+            if self._saved:
+                self._state = self._saved.pop()
+        elif operator == b"Tr" and operands:
+            with contextlib.suppress(TypeError, ValueError):
+                state.mode = int(operands[0])
+        elif operator in _FILL_OPERATORS or operator in _STROKE_OPERATORS:
+            colour = _rgb_hex([value for value in operands if not isinstance(value, str)])
+            if colour is not None:
+                if operator in _FILL_OPERATORS:
+                    state.fill = colour
+                else:
+                    state.stroke = colour
+        elif operator == b"cs":
+            state.fill = "#000000"
+        elif operator == b"CS":
+            state.stroke = "#000000"
+
+    def after(self, operator: Any, operands: Any, cm: Any, tm: Any) -> None:
+        """Leave a form (pypdf's visitor_operand_after; see :meth:`operator`)."""
+        if operator == b"Do":
+            if self._form_bases:
+                self._form_bases.pop()
+            if self._saved:
+                self._state = self._saved.pop()
+            self._pen = None
+
+    def _base(self) -> tuple[float, float, float, float, float, float]:
+        return self._form_bases[-1] if self._form_bases else _IDENTITY
 
     def _width(self, font: Any, text: str) -> float:
         measure = self._widths.get(id(font))
@@ -246,6 +350,7 @@ class _RunCollector:
             return
         try:
             m = _multiply(tm if tm is not None else _IDENTITY, cm if cm is not None else _IDENTITY)
+            m = _multiply(m, self._base())
             # The text space's vertical unit, mapped to user space, scales the nominal font size.
             size = abs(float(font_size)) * math.hypot(m[2], m[3])
             angle = math.degrees(math.atan2(m[1], m[0]))
@@ -254,6 +359,8 @@ class _RunCollector:
         except (TypeError, ValueError, IndexError, OverflowError):
             self._pen = None
             return
+        shown, self._shown = self._shown or self._state, None
+        texts_before = self._shown_at
         content = run_text(clean_text(text))
         if not content or not all(math.isfinite(value) for value in (x, y, size, angle)):
             return
@@ -266,6 +373,9 @@ class _RunCollector:
                 font=font_name(font),
                 # "+ 0.0" turns -0.0 into 0.0, so JSON never says "-0.0" for unrotated text.
                 angle=round(angle, 2) + 0.0,
+                colour=shown.colour(),
+                invisible=shown.invisible(),
+                texts_before=texts_before,
             )
         )
 
@@ -506,8 +616,41 @@ def _open_page(pdf_bytes: bytes, page_number: int) -> PageObject:
         raise PageFailed("damaged_page", f"Page {page_number} cannot be read ({detail(exc)}).") from exc
 
 
-def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_bytes: int) -> PageResult:
-    """Extract geometry, text, words, text runs and the image count of a single-page PDF.
+@dataclass(frozen=True)
+class PageAnalysis:
+    """A page's result and the re-encoded images it references (stored beside it, not in it)."""
+
+    result: PageResult
+    images: list[StoredImage]
+
+
+def analyse_page(
+    pdf_bytes: bytes,
+    *,
+    job_id: str,
+    page_number: int,
+    max_content_bytes: int,
+    limits: GraphicsLimits | None = None,
+) -> PageResult:
+    """The page result of :func:`read_page`, without the image bytes."""
+    return read_page(
+        pdf_bytes, job_id=job_id, page_number=page_number, max_content_bytes=max_content_bytes, limits=limits
+    ).result
+
+
+def read_page(
+    pdf_bytes: bytes,
+    *,
+    job_id: str,
+    page_number: int,
+    max_content_bytes: int,
+    limits: GraphicsLimits | None = None,
+) -> PageAnalysis:
+    """Extract geometry, text, words, text runs, graphics and images of a single-page PDF.
+
+    The graphics (paths, images, clipping, forms, annotation appearances) come from pdfium (see
+    :mod:`pagefan.domain.graphics`); when pdfium cannot read a page that pypdf can, the page
+    keeps its text and says so in ``omitted`` (``graphics_unreadable``).
 
     Run positions are in PDF points from the MediaBox's bottom-left corner, before /Rotate:
     the text matrix combined with the current transformation matrix. A run is what pypdf
@@ -520,9 +663,10 @@ def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content
         page_number: The page's 1-based number in the source document.
         max_content_bytes: Largest accepted size of the page's decompressed content streams
             (page content plus form XObjects).
+        limits: Bounds on the page's images, paths and form nesting (default: GraphicsLimits()).
 
     Returns:
-        The page's analysis.
+        The page's analysis and its images.
 
     Raises:
         PageFailed: ``damaged_page`` (unreadable file, page or size), ``content_too_large``
@@ -532,12 +676,133 @@ def analyse_page(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content
 
     """
     with streams_up_to(len(pdf_bytes)):
-        return _analyse(
+        result = _analyse(
             pdf_bytes, job_id=job_id, page_number=page_number, max_content_bytes=max_content_bytes
+        )
+    page, (left, bottom), source = result
+    with streams_up_to(len(pdf_bytes)):
+        graphics = _graphics(pdf_bytes, left, bottom, limits or GraphicsLimits(), source)
+    text = page.text
+    if graphics.annotation_runs:
+        text += ("" if not text or text.endswith("\n") else "\n") + "\n".join(
+            run.text for run in graphics.annotation_runs
+        )
+    return PageAnalysis(
+        result=PageResult(
+            job_id=page.job_id,
+            page_number=page.page_number,
+            width=page.width,
+            height=page.height,
+            rotation=page.rotation,
+            text=text,
+            words=text.split(),
+            # The text of annotation appearances comes after the page's own, as viewers draw it
+            # (and as pdftotext reads it).
+            runs=[*page.runs, *graphics.annotation_runs],
+            image_count=page.image_count,
+            graphics=graphics.graphics,
+            clips=graphics.clips,
+            omitted=graphics.omitted,
+        ),
+        images=list(graphics.images.values()),
+    )
+
+
+# Form XObjects drawn on one page, counted through every nesting (a form drawn by two forms
+# counts twice). pdfium expands every form when it loads a page, in native code that no time
+# budget interrupts: a form that draws itself, or a few levels that each draw the next twice,
+# would take it forever. Such a page keeps its text; its graphics are not read.
+MAX_FORM_DRAWS = 10_000
+
+
+def _form_draws(resources: Any, depth_limit: int) -> int | None:
+    """How many forms the page may draw (each form's /XObject resources taken as drawn once).
+
+    Returns None when a form can draw itself (a cycle), or the count passes MAX_FORM_DRAWS.
+    """
+    counts: dict[tuple[int, int] | int, int] = {}
+    active: set[tuple[int, int] | int] = set()
+
+    def forms_of(owner: Any) -> list[tuple[Any, StreamObject]]:
+        try:
+            resource_dict = _resolve(owner)
+            xobject_dict = (
+                _resolve(resource_dict.get("/XObject")) if isinstance(resource_dict, dict) else None
+            )
+            if not isinstance(xobject_dict, dict):
+                return []
+            found = []
+            for entry in list(xobject_dict.values())[:MAX_XOBJECTS]:
+                xobject = _resolve(entry)
+                if isinstance(xobject, StreamObject) and xobject.get("/Subtype") == "/Form":
+                    found.append((entry, xobject))
+            return found
+        except PARSE_ERRORS:
+            return []
+
+    def draws(resources: Any, depth: int) -> int | None:
+        total = 0
+        for entry, form in forms_of(resources):
+            key = _object_key(entry, form)
+            if key in active:
+                return None
+            if key not in counts:
+                if depth >= depth_limit:
+                    counts[key] = 1
+                else:
+                    active.add(key)
+                    inner = draws(form.get("/Resources"), depth + 1)
+                    active.discard(key)
+                    if inner is None:
+                        return None
+                    counts[key] = 1 + inner
+            total += counts[key]
+            if total > MAX_FORM_DRAWS:
+                return None
+        return total
+
+    return draws(resources, 0)
+
+
+def _graphics(
+    pdf_bytes: bytes, left: float, bottom: float, limits: GraphicsLimits, page: PageObject
+) -> PageGraphics:
+    import pypdfium2
+
+    if _form_draws(page.get("/Resources"), MAX_XOBJECT_DEPTH) is None:
+        return PageGraphics(
+            omitted=[
+                Omission(
+                    code="form_expansion",
+                    detail=f"The page's forms draw themselves, or more than {MAX_FORM_DRAWS:,} forms in all; "
+                    "its graphics are not drawn, only its text.",
+                )
+            ]
+        )
+    try:
+        box = page.mediabox
+        return read_graphics(
+            pdf_bytes,
+            left=left,
+            bottom=bottom,
+            width=abs(float(box.right) - float(box.left)),
+            height=abs(float(box.top) - float(box.bottom)),
+            limits=limits,
+        )
+    except pypdfium2.PdfiumError as exc:
+        return PageGraphics(
+            omitted=[
+                Omission(
+                    code="graphics_unreadable",
+                    detail=f"The page's graphics cannot be read ({detail(exc)}); only its text is drawn.",
+                )
+            ]
         )
 
 
-def _analyse(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_bytes: int) -> PageResult:
+def _analyse(
+    pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_bytes: int
+) -> tuple[PageResult, tuple[float, float], PageObject]:
     page = _open_page(pdf_bytes, page_number)
     left, bottom, width, height = _box(page, page_number)
     rotation = _rotation(page)
@@ -553,7 +818,11 @@ def _analyse(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_byt
 
     collector = _RunCollector(origin_x=left, origin_y=bottom)
     try:
-        text = page.extract_text(visitor_text=collector)
+        text = page.extract_text(
+            visitor_text=collector,
+            visitor_operand_before=collector.operator,
+            visitor_operand_after=collector.after,
+        )
     except RecursionError as exc:
         raise PageFailed(
             "unreadable_text",
@@ -582,7 +851,7 @@ def _analyse(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_byt
             f"text, more than the {MAX_PAGE_RUNS:,} pagefan accepts for one page.",
         )
     text = clean_text(text)
-    return PageResult(
+    result = PageResult(
         job_id=job_id,
         page_number=page_number,
         width=width,
@@ -593,3 +862,4 @@ def _analyse(pdf_bytes: bytes, *, job_id: str, page_number: int, max_content_byt
         runs=collector.runs,
         image_count=image_count,
     )
+    return result, (left, bottom), page

@@ -41,7 +41,9 @@ def page_entry(page: PageResult) -> dict[str, Any]:
         A JSON-ready dict (page_number, width, height, rotation, text, words, runs, image_count).
 
     """
-    entry = page.to_dict()
+    # document.json is the text model (format version 1): a page's graphics, images and text
+    # colours are for the exporters, and stay in the page results.
+    entry = page.to_v1_dict()
     for name in _DOCUMENT_LEVEL_FIELDS:
         entry.pop(name, None)
     return entry

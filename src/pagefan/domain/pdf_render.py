@@ -6,6 +6,8 @@ the SvgExporter shares the code around it and has neither the memory nor the cai
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import math
 import re
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, BinaryIO
 from xml.etree import ElementTree
+from xml.sax.saxutils import escape, unescape
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.generic import (
@@ -28,6 +31,7 @@ from pypdf.generic import (
     create_string_object,
 )
 
+from pagefan.domain.scripts import visual_order
 from pagefan.errors import PageNotRendered, RendererUnavailable
 from pagefan.formats import OutlineEntry
 
@@ -47,6 +51,9 @@ MAX_OUTLINE_DEPTH = 64
 
 # What every URL an SVG references resolves to (see _fetch_nothing).
 _EMPTY_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
+
+# The images an SVG may embed, by media type, with their files' signatures.
+_EMBEDDED_IMAGES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 # The linear part of the matrix that turns content drawn as displayed back into the page box
 # of a page with this /Rotate (the inverse of the viewer's clockwise turn).
@@ -100,7 +107,7 @@ def svg_to_pdf(svg: str, *, rotation: int | None = None) -> bytes:
         ) from exc
     # svg2pdf without its wrapper, which does not pass url_fetcher on to the parser.
     pdf: bytes = cairosvg.surface.PDFSurface.convert(
-        bytestring=fit_runs(svg).encode("utf-8"), dpi=SVG_DPI, url_fetcher=_fetch_nothing
+        bytestring=visual_runs(fit_runs(svg)).encode("utf-8"), dpi=SVG_DPI, url_fetcher=_fetch_nothing
     )
     turn = svg_rotation(svg) if rotation is None else rotation % 360
     if turn not in _UNROTATE:
@@ -108,12 +115,67 @@ def svg_to_pdf(svg: str, *, rotation: int | None = None) -> bytes:
     return _unrotate(pdf, turn)
 
 
-def _fetch_nothing(url: str, resource_type: str) -> bytes:
-    """The URL fetcher given to cairosvg: whatever an SVG references is an empty SVG.
+def svg_to_png(svg: str, *, dpi: float) -> bytes:
+    """Rasterise one page's SVG with cairo, as the PdfExporter draws it, at ``dpi``.
 
-    pagefan's SVGs reference nothing; this stands between a reference that got in anyway and the
-    network or the file system (cairosvg's own default fetcher would read any URL).
+    Same safe mode and URL fetcher as :func:`svg_to_pdf`; used to check what the rebuilt pages
+    look like (the fidelity tests) without a PDF renderer.
+
+    Args:
+        svg: A standalone SVG document whose lengths are in pt.
+        dpi: Pixels per inch of the PNG.
+
+    Returns:
+        The PNG's bytes.
+
     """
+    import cairosvg
+
+    png: bytes = cairosvg.surface.PNGSurface.convert(
+        bytestring=svg.encode("utf-8"), dpi=SVG_DPI, scale=dpi / SVG_DPI, url_fetcher=_fetch_nothing
+    )
+    return png
+
+
+def visual_runs(svg: str) -> str:
+    """The SVG with every right-to-left run's text in the order cairo must draw its glyphs.
+
+    The SVG holds text in logical order, as browsers expect; cairo lays text out left to right
+    without reordering, so it would draw Hebrew and Arabic mirrored (see
+    :func:`pagefan.domain.scripts.visual_order`). Text extractors reading the rebuilt PDF order
+    the glyphs back into logical order.
+    """
+    lines = svg.split("\n")
+    for index, line in enumerate(lines):
+        if not line.startswith("<text ") or not line.endswith("</text>"):
+            continue
+        # Attribute values are escaped, so the start tag ends at the first ">".
+        start = line.index(">") + 1
+        end = len(line) - len("</text>")
+        text = unescape(line[start:end])
+        reordered = visual_order(text)
+        if reordered != text:
+            lines[index] = line[:start] + escape(reordered) + line[end:]
+    return "\n".join(lines)
+
+
+def _fetch_nothing(url: str, resource_type: str) -> bytes:
+    """The URL fetcher given to cairosvg: only an embedded PNG or JPEG image is read.
+
+    pagefan's SVGs reference nothing but the ``data:`` URIs of the images the PageWorker
+    re-encoded as PNG or JPEG. Such a URI is decoded here, and kept only when its bytes are a PNG
+    or a JPEG by their signature; every other URL is an empty SVG. This stands between a
+    reference that got in anyway and the network or the file system (cairosvg's own default
+    fetcher would read any URL), and keeps cairosvg from parsing an SVG inside a data URI.
+    """
+    for media_type, signature in _EMBEDDED_IMAGES.items():
+        prefix = f"data:{media_type};base64,"
+        if url.startswith(prefix):
+            try:
+                data = base64.b64decode(url[len(prefix) :], validate=True)
+            except binascii.Error:
+                return _EMPTY_SVG
+            return data if data.startswith(signature) else _EMPTY_SVG
     return _EMPTY_SVG
 
 

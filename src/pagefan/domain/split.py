@@ -14,7 +14,17 @@ from typing import Any
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
-from pypdf.generic import ByteStringObject, Destination, NameObject, NumberObject, TextStringObject
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    Destination,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+)
 
 from pagefan.domain.parsing import PARSE_ERRORS, detail, reader_size, streams_up_to
 from pagefan.errors import DocumentRejected
@@ -32,8 +42,18 @@ MAX_TITLE_CHARS = 512
 
 # Page keys not copied into single-page PDFs. /Annots and /B (article beads) can point at other
 # pages, which would drag those pages (and through /Parent, the whole tree) into every split
-# page; /Thumb is a preview image. None of them is read by the PageWorker.
+# page; /Thumb is a preview image. What the PageWorker needs of the annotations, the appearances
+# of the visible ones, is copied into new annotations that hold nothing else (_appearances).
 _EXCLUDED_PAGE_KEYS = ("/Annots", "/B", "/Thumb")
+# Annotations whose appearance is copied, at most, per page.
+MAX_APPEARANCES = 500
+# Annotation flags (PDF 32000-1, 12.5.3): Hidden and NoView annotations are not drawn.
+_HIDDEN_FLAGS = 2 | 32
+# Annotations a page never draws from an appearance of its own.
+_UNDRAWN_SUBTYPES = ("/Link", "/Popup")
+# A page's copied appearances may make its PDF this many times larger (and 1 MB) at most: an
+# appearance whose resources reach other pages would drag them in, and is then left out.
+_APPEARANCE_GROWTH = 4
 
 # Signatures of formats people upload by mistake, checked against the first bytes.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -405,8 +425,9 @@ def split_pages(reader: PdfReader) -> Iterator[tuple[int, bytes]]:
 
     Pages are produced one at a time, so the caller can upload each and let it go: memory
     holds the reader plus one page. Each PDF keeps the page's boxes, /Rotate (inherited values
-    included), resources and content streams (copied compressed, as they are). Annotations,
-    article beads and thumbnails are left out (see ``_EXCLUDED_PAGE_KEYS``).
+    included), resources and content streams (copied compressed, as they are). Article beads and
+    thumbnails are left out, and so are annotations, but for new ones that carry only the
+    appearance of each visible annotation (see ``_EXCLUDED_PAGE_KEYS`` and ``_with_appearances``).
 
     Args:
         reader: A reader returned by :func:`open_document`.
@@ -428,8 +449,83 @@ def split_pages(reader: PdfReader) -> Iterator[tuple[int, bytes]]:
                 writer.add_page(reader.pages[index], excluded_keys=_EXCLUDED_PAGE_KEYS)
                 buffer = BytesIO()
                 writer.write(buffer)
+                plain = buffer.getvalue()
         except PARSE_ERRORS as exc:
             raise DocumentRejected(
                 "damaged", f"Page {page_number} of the PDF is damaged and cannot be copied ({detail(exc)})."
             ) from exc
-        yield page_number, buffer.getvalue()
+        yield page_number, _with_appearances(reader, index, plain, size)
+
+
+def _appearances(page: Any) -> Iterator[tuple[NameObject, list[float], int, Any]]:
+    """(subtype, rect, flags, normal appearance stream) of each visible annotation that has one."""
+    try:
+        annotations = page.get("/Annots")
+        annotations = annotations.get_object() if annotations is not None else None
+        entries = list(annotations)[:MAX_APPEARANCES] if isinstance(annotations, list) else []
+    except PARSE_ERRORS:
+        return
+    for entry in entries:
+        try:
+            annotation = entry.get_object()
+            if not isinstance(annotation, DictionaryObject):
+                continue
+            subtype = annotation.get("/Subtype")
+            flags = int(annotation.get("/F", 0))
+            if not isinstance(subtype, NameObject) or subtype in _UNDRAWN_SUBTYPES or flags & _HIDDEN_FLAGS:
+                continue
+            appearances = annotation.get("/AP")
+            appearances = appearances.get_object() if appearances is not None else None
+            normal = appearances.get("/N") if isinstance(appearances, DictionaryObject) else None
+            normal = normal.get_object() if normal is not None else None
+            if isinstance(normal, DictionaryObject) and not isinstance(normal, StreamObject):
+                # One appearance per state (a check box): the one the annotation is in.
+                state: Any = annotation.get("/AS")
+                chosen: Any = normal.get(state) if state in normal else None
+                normal = chosen.get_object() if chosen is not None else None
+            if not isinstance(normal, StreamObject):
+                continue
+            corners: Any = annotation["/Rect"]
+            rect = [float(value) for value in corners][:4]
+        except PARSE_ERRORS:
+            continue
+        if len(rect) == 4:
+            yield subtype, rect, flags, normal
+
+
+def _with_appearances(reader: PdfReader, index: int, plain: bytes, size: int) -> bytes:
+    """The one-page PDF ``plain`` with new annotations that hold only the visible appearances.
+
+    Each new annotation has its subtype, rectangle, flags and normal appearance (a form XObject, with
+    its resources): no action, destination, popup, parent or link to another page. When none is
+    copied, or copying them would grow the page past _APPEARANCE_GROWTH, ``plain`` is kept.
+    """
+    found = list(_appearances(reader.pages[index]))
+    if not found:
+        return plain
+    try:
+        with streams_up_to(size):
+            writer = PdfWriter()
+            writer.add_page(reader.pages[index], excluded_keys=_EXCLUDED_PAGE_KEYS)
+            for subtype, rect, flags, appearance in found:
+                stream = appearance.clone(writer)
+                reference = stream.indirect_reference or writer._add_object(stream)
+                writer.add_annotation(
+                    0,
+                    DictionaryObject(
+                        {
+                            NameObject("/Type"): NameObject("/Annot"),
+                            NameObject("/Subtype"): subtype,
+                            NameObject("/Rect"): ArrayObject(FloatObject(value) for value in rect),
+                            NameObject("/F"): NumberObject(flags),
+                            NameObject("/AP"): DictionaryObject({NameObject("/N"): reference}),
+                        }
+                    ),
+                )
+            buffer = BytesIO()
+            writer.write(buffer)
+    except PARSE_ERRORS:
+        return plain
+    if len(buffer.getvalue()) > _APPEARANCE_GROWTH * len(plain) + 1_000_000:
+        return plain
+    return buffer.getvalue()

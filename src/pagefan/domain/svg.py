@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import math
 import re
+from base64 import b64encode
+from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
-from pagefan.formats import PageResult, TextRun
+from pagefan.domain.scripts import SCRIPT_FAMILIES, script_family
+from pagefan.formats import Graphic, ImageRef, PageResult, TextRun
+
+ImageSource = Callable[[ImageRef], bytes | None]
+"""Gives a stored image's bytes (checked against its hash), or None when it cannot be had."""
 
 _SANS = "Helvetica, Arial, sans-serif"
 _SERIF = "'Times New Roman', Times, serif"
@@ -29,7 +35,7 @@ PAGEFAN_NAMESPACE = "urn:pagefan:svg"
 # PdfExporter would then fail every later job.
 MAX_FONT_SIZE = 14400.0
 
-_FRAME_COLOUR = "#b0b0b0"
+_PLACEHOLDER_COLOUR = "#9a9a9a"
 _NOTE_COLOUR = "#b00000"
 _NOTE_SIZE = 9.0
 
@@ -53,6 +59,15 @@ _SERIF_HINTS = (
     "century",
     "cmr",
 )
+GENERIC_FAMILIES = (_SANS, _SERIF, _MONO)
+FONT_FAMILIES = frozenset(
+    [
+        *GENERIC_FAMILIES,
+        *(f"'{script}', {generic}" for script in SCRIPT_FAMILIES for generic in GENERIC_FAMILIES),
+    ]
+)
+"""Every font-family value an SVG may carry."""
+
 _BOLD_HINTS = ("bold", "black", "heavy", "semibold", "demi")
 _ITALIC_HINTS = ("italic", "oblique")
 
@@ -76,14 +91,17 @@ def _number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _font_attributes(font: str) -> dict[str, str]:
+def _font_attributes(font: str, text: str = "") -> dict[str, str]:
     """Map a PDF font name to SVG font attributes with a generic family list.
 
     The PDF's own font name is never written to the SVG: it is untrusted text, and a viewer
-    would rarely have the font anyway.
+    would rarely have the font anyway. A run in Arabic, Hebrew or a CJK script gets a family
+    that covers it in front of the list (see :mod:`pagefan.domain.scripts`): cairo draws a run
+    in the first family only.
 
     Args:
         font: The run's font name, e.g. "Times-BoldItalic" or "Arial-BoldMT".
+        text: The run's text, whose script may call for a font that covers it.
 
     Returns:
         ``font-family`` plus ``font-weight`` and ``font-style`` when bold or italic.
@@ -98,6 +116,9 @@ def _font_attributes(font: str) -> dict[str, str]:
         family = _SERIF
     else:
         family = _SANS
+    script = script_family(text)
+    if script is not None:
+        family = f"'{script}', {family}"
     attributes = {"font-family": family}
     if any(hint in name for hint in _BOLD_HINTS):
         attributes["font-weight"] = "bold"
@@ -125,6 +146,120 @@ def _rotation_transform(page: PageResult) -> str | None:
     return None
 
 
+def _matrix(values: list[float]) -> str:
+    return "matrix(" + " ".join(f"{value:.4f}".rstrip("0").rstrip(".") for value in values) + ")"
+
+
+def _paint(graphic: Graphic) -> dict[str, str]:
+    values = {"fill": graphic.fill or "none"}
+    if graphic.fill and graphic.fill_opacity < 1:
+        values["fill-opacity"] = _number(max(graphic.fill_opacity, 0.0))
+    if graphic.fill and graphic.even_odd:
+        values["fill-rule"] = "evenodd"
+    if graphic.stroke:
+        # A zero line width is the thinnest line the device can draw (PDF 32000-1, 8.4.3.2).
+        values["stroke"] = graphic.stroke
+        values["stroke-width"] = _number(graphic.line_width) if graphic.line_width > 0 else "0.3"
+        if graphic.line_width <= 0:
+            values["vector-effect"] = "non-scaling-stroke"
+        if graphic.stroke_opacity < 1:
+            values["stroke-opacity"] = _number(max(graphic.stroke_opacity, 0.0))
+        if graphic.line_cap != "butt":
+            values["stroke-linecap"] = graphic.line_cap
+        if graphic.line_join != "miter":
+            values["stroke-linejoin"] = graphic.line_join
+        if graphic.dash:
+            values["stroke-dasharray"] = " ".join(_number(value) for value in graphic.dash)
+            if graphic.dash_phase:
+                values["stroke-dashoffset"] = _number(graphic.dash_phase)
+    return values
+
+
+def _image_element(graphic: Graphic, images: ImageSource | None) -> str:
+    """An image over the unit square of its space (rows top down, so flipped into PDF's y-up)."""
+    transform = _matrix(graphic.matrix) + " matrix(1 0 0 -1 0 1)"
+    data = images(graphic.image) if images is not None and graphic.image is not None else None
+    if data is None or graphic.image is None:
+        # Not stored (over a limit, undecodable) or unreadable now: a light box where it was.
+        return (
+            f'<rect x="0" y="0" width="1" height="1" transform="{transform}" fill="#eeeeee" '
+            f'stroke="{_PLACEHOLDER_COLOUR}" stroke-width="1" vector-effect="non-scaling-stroke"/>'
+        )
+    uri = f"data:{graphic.image.media_type};base64,{b64encode(data).decode('ascii')}"
+    return (
+        f'<image x="0" y="0" width="1" height="1" preserveAspectRatio="none" transform="{transform}" '
+        f'xlink:href="{uri}"/>'
+    )
+
+
+def _graphic_element(graphic: Graphic, images: ImageSource | None) -> str | None:
+    if graphic.kind == "image":
+        element = _image_element(graphic, images)
+    elif graphic.d:
+        element = (
+            f'<path d="{graphic.d}" transform="{_matrix(graphic.matrix)}"{_attributes(_paint(graphic))}/>'
+        )
+    else:
+        return None
+    # A clip path is in page space: it goes on groups around the element, whose own
+    # transform would otherwise move the clip too.
+    for index in graphic.clips:
+        element = f'<g clip-path="url(#clip{index})">{element}</g>'
+    return element
+
+
+def _painted(page: PageResult, limit: int, images: ImageSource | None) -> list[str]:
+    """Graphics and text in the page's painting order, one element a line.
+
+    A graphic goes before a run when no more text was shown before it than before the run
+    (``texts_before``). Consecutive graphics share a group that maps PDF's y-up space to SVG's;
+    consecutive runs share a group with the default fill.
+    """
+    groups = {
+        "graphics": f'<g transform="matrix(1 0 0 -1 0 {_number(page.height)})">',
+        "text": '<g fill="#000000">',
+    }
+    parts: list[str] = []
+    current: str | None = None
+
+    def add(kind: str, element: str | None) -> None:
+        nonlocal current
+        if element is None:
+            return
+        if current != kind:
+            if current is not None:
+                parts.append("</g>")
+            parts.append(groups[kind])
+            current = kind
+        parts.append(element)
+
+    graphics = page.graphics[:limit]
+    drawn = 0
+    for run in page.runs[:limit]:
+        while drawn < len(graphics) and graphics[drawn].texts_before <= run.texts_before:
+            add("graphics", _graphic_element(graphics[drawn], images))
+            drawn += 1
+        add("text", _run_element(run, page.height))
+    for graphic in graphics[drawn:]:
+        add("graphics", _graphic_element(graphic, images))
+    if current is not None:
+        parts.append("</g>")
+    return parts
+
+
+def _clip_definitions(page: PageResult) -> list[str]:
+    used = sorted({index for graphic in page.graphics for index in graphic.clips})
+    if not used:
+        return []
+    # The clip paths are in page space: the user space of the groups that use them (see
+    # _graphic_elements), inside the group that flips PDF's y axis.
+    return [
+        "<defs>",
+        *(f'<clipPath id="clip{index}"><path d="{page.clips[index]}"/></clipPath>' for index in used),
+        "</defs>",
+    ]
+
+
 def _run_element(run: TextRun, page_height: float) -> str | None:
     if not all(math.isfinite(value) for value in (run.x, run.y, run.size, run.angle)):
         return None
@@ -141,27 +276,40 @@ def _run_element(run: TextRun, page_height: float) -> str | None:
     text = escape(lead + " ".join(words) + trail)
     x, y = _number(run.x), _number(page_height - run.y)  # PDF y goes up, SVG y goes down
     size = _number(min(run.size, MAX_FONT_SIZE))
-    values = {"x": x, "y": y, "font-size": size, **_font_attributes(run.font)}
+    values = {"x": x, "y": y, "font-size": size, **_font_attributes(run.font, cleaned)}
+    if run.invisible:
+        # OCR'd text over a scan: not painted, still selectable and searchable.
+        values["fill-opacity"] = "0"
+    elif run.colour != "#000000":
+        values["fill"] = run.colour
     if run.angle:
         # PDF angles are counter-clockwise; on screen, with y down, that is a negative rotate().
         values["transform"] = f"rotate({_number(-run.angle)} {x} {y})"
     return f"<text{_attributes(values)}>{text}</text>"
 
 
-def render_page_svg(page: PageResult, *, title: str, max_elements: int) -> str:
+def render_page_svg(
+    page: PageResult, *, title: str, max_elements: int, images: ImageSource | None = None
+) -> str:
     """Render one page as a standalone SVG 1.1 document.
 
     The viewBox is the page as displayed (after /Rotate) in PDF points, and width/height are
-    the same numbers in ``pt``, so 1 SVG unit is 1 PDF point. The page gets a white background
-    and a thin frame; each run is a ``<text>`` at its position, size and angle, in a generic
-    font family close to the PDF's font. Pages with more runs than ``max_elements`` show the
-    first ``max_elements`` and a note saying how many were left out. A rotated page says its
-    /Rotate in a ``pagefan:rotation`` attribute on the root (namespace ``urn:pagefan:svg``).
+    the same numbers in ``pt``, so 1 SVG unit is 1 PDF point. On a white background the page's
+    graphics are drawn in painting order (paths with their fill, stroke, dashes and clipping;
+    images as ``data:`` URIs of the PNG or JPEG the PageWorker re-encoded, or a light box where
+    an image is not stored), then each run as a ``<text>`` at its position, size, angle and
+    colour, in a generic font family close to the PDF's font; invisible runs (an OCR layer) are
+    transparent but still selectable. Graphics and text are drawn in the page's painting order.
+    Pages with more runs (or
+    graphics) than ``max_elements`` show the first ``max_elements`` and a note saying how many
+    were left out. A rotated page says its /Rotate in a ``pagefan:rotation`` attribute on the
+    root (namespace ``urn:pagefan:svg``). Nothing is external: the only URIs are ``data:`` images.
 
     Args:
         page: The page's analysis.
         title: Text of the SVG's ``<title>``, e.g. "report.pdf — page 3".
-        max_elements: Most text runs drawn.
+        max_elements: Most text runs drawn, and most graphics.
+        images: Gives a stored image's bytes; without it every image is drawn as a box.
 
     Returns:
         The SVG document (always well-formed XML).
@@ -172,30 +320,31 @@ def render_page_svg(page: PageResult, *, title: str, max_elements: int) -> str:
     rotation = (
         f' xmlns:pagefan="{PAGEFAN_NAMESPACE}" pagefan:rotation="{page.rotation}"' if page.rotation else ""
     )
+    xlink = ' xmlns:xlink="http://www.w3.org/1999/xlink"' if page.graphics else ""
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}pt" height="{h}pt" '
+        f'<svg xmlns="http://www.w3.org/2000/svg"{xlink} version="1.1" width="{w}pt" height="{h}pt" '
         # xml:space on the root covers every text, the note included: spaces are drawn as given.
         f'viewBox="0 0 {w} {h}" xml:space="preserve"{rotation}>',
         f"<title>{_xml_text(title)}</title>",
+        *_clip_definitions(page),
         f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>',
-        f'<rect x="0.25" y="0.25" width="{_number(max(width - 0.5, 0))}" '
-        f'height="{_number(max(height - 0.5, 0))}" fill="none" stroke="{_FRAME_COLOUR}" stroke-width="0.5"/>',
     ]
     transform = _rotation_transform(page)
-    group = {"fill": "#000000"}
-    if transform:
-        group["transform"] = transform
-    parts.append(f"<g{_attributes(group)}>")
     limit = max(max_elements, 0)
-    for run in page.runs[:limit]:
-        element = _run_element(run, page.height)
-        if element:
-            parts.append(element)
-    parts.append("</g>")
-    hidden = len(page.runs) - limit
-    if hidden > 0:
-        noun = "text run" if hidden == 1 else "text runs"
+    if transform:
+        parts.append(f'<g transform="{transform}">')
+    parts.extend(_painted(page, limit, images))
+    if transform:
+        parts.append("</g>")
+    hidden_runs = max(len(page.runs) - limit, 0)
+    hidden_graphics = max(len(page.graphics) - limit, 0)
+    if hidden_runs or hidden_graphics:
+        counts = []
+        if hidden_runs:
+            counts.append(f"{hidden_runs} more text run" + ("" if hidden_runs == 1 else "s"))
+        if hidden_graphics:
+            counts.append(f"{hidden_graphics} more graphic" + ("" if hidden_graphics == 1 else "s"))
         note = {
             "x": "6",
             "y": _number(max(height - 6, _NOTE_SIZE)),
@@ -203,6 +352,6 @@ def render_page_svg(page: PageResult, *, title: str, max_elements: int) -> str:
             "font-family": _SANS,
             "fill": _NOTE_COLOUR,
         }
-        parts.append(f"<text{_attributes(note)}>{hidden} more {noun} not shown</text>")
+        parts.append(f"<text{_attributes(note)}>{' and '.join(counts)} not shown</text>")
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -14,7 +14,10 @@ changes. Any change to the shape (a property added, removed, renamed or retyped)
 version: the writer bumps ``FORMAT_VERSION``, a new ``<name>-v<N>.json`` is added next to the old
 ones, and the reader gains an explicit, tested upgrade from each older version it still accepts.
 Until then readers reject every version they do not know, newer ones included: they never
-guess. There is nothing to upgrade yet, so there is no upgrade function either.
+guess. The page result is at version 2 (graphics, images, text colour): its schema files are
+``page-result-v1.json`` and ``page-result-v2.json``, and
+:meth:`pagefan.formats.PageResult.from_dict` upgrades a version 1 result. document.json is still
+at version 1 (it lists pages in their version 1 shape).
 
 Validation needs ``jsonschema``, a development dependency: the Lambda functions do not ship it,
 so it is imported only when a validation runs, and without it only the version is checked.
@@ -29,7 +32,15 @@ from importlib import resources
 from typing import Any
 
 from pagefan.errors import FormatVersionError, PagefanError
-from pagefan.formats import FORMAT_VERSION, check_format_version
+from pagefan.formats import FORMAT_VERSION, PAGE_RESULT_FORMAT_VERSION
+
+CURRENT_VERSIONS = {
+    "document": FORMAT_VERSION,
+    "page-result": PAGE_RESULT_FORMAT_VERSION,
+    "job-completed": FORMAT_VERSION,
+    "job-failed": FORMAT_VERSION,
+}
+"""The version of each stored format this pagefan writes; it reads every version from 1 to it."""
 
 SCHEMA_NAMES = ("document", "page-result")
 """Names of the shipped schemas of stored bodies; the files are ``<name>-v<version>.json``."""
@@ -65,7 +76,7 @@ def _schema_text(name: str, version: int) -> str:
     return resource.read_text(encoding="utf-8")
 
 
-def load_schema(name: str, version: int = FORMAT_VERSION) -> dict[str, Any]:
+def load_schema(name: str, version: int | None = None) -> dict[str, Any]:
     """Return one shipped schema as a fresh dict.
 
     Args:
@@ -80,16 +91,20 @@ def load_schema(name: str, version: int = FORMAT_VERSION) -> dict[str, Any]:
         FormatVersionError: No schema exists for that version.
 
     """
+    if version is None:
+        if name not in CURRENT_VERSIONS:
+            raise ValueError(f"no schema is called {name!r}; pagefan has {', '.join(CURRENT_VERSIONS)}")
+        version = CURRENT_VERSIONS[name]
     schema: dict[str, Any] = json.loads(_schema_text(name, version))
     return schema
 
 
 @cache
-def _validator(name: str) -> Any:
+def _validator(name: str, version: int) -> Any:
     # Imported here, not at module level: the Lambda functions do not ship jsonschema.
     from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-    return Draft202012Validator(load_schema(name))
+    return Draft202012Validator(load_schema(name, version))
 
 
 def _path(error: Any) -> str:
@@ -100,18 +115,22 @@ def _validate(data: Any, name: str, what: str) -> bool:
     if not isinstance(data, Mapping):
         raise SchemaViolation(what, [f"/: expected a JSON object, not {type(data).__name__}"])
     version = data.get("format_version")
-    if type(version) is int and version > FORMAT_VERSION:
+    current = CURRENT_VERSIONS[name]
+    if type(version) is int and version > current:
         raise FormatVersionError(
-            f"{what} has format version {version}; this pagefan reads version {FORMAT_VERSION}. "
+            f"{what} has format version {version}; this pagefan reads version {current}. "
             "A newer pagefan wrote it: read it with that version (its reader upgrades older "
             "versions, never the other way round)"
         )
-    check_format_version(data, what)
+    if type(version) is not int or version < 1:
+        raise FormatVersionError(
+            f"{what} has format version {version!r}; this pagefan reads version {current}"
+        )
     try:
         import jsonschema  # type: ignore[import-untyped]  # noqa: F401  (is it there?)
     except ImportError:
         return False
-    validator = _validator(name)
+    validator = _validator(name, version)
     errors = sorted(validator.iter_errors(data), key=lambda error: (_path(error), error.message))
     if errors:
         raise SchemaViolation(what, [f"{_path(error)}: {error.message}" for error in errors])
@@ -183,7 +202,8 @@ def validate_job_event(event: Any) -> bool:
         import jsonschema  # noqa: F401  (is it there?)
     except ImportError:
         return False
-    validator = _validator(JOB_EVENT_SCHEMAS[detail_type])
+    name = JOB_EVENT_SCHEMAS[detail_type]
+    validator = _validator(name, CURRENT_VERSIONS[name])
     errors = sorted(validator.iter_errors(event), key=lambda error: (_path(error), error.message))
     if errors:
         raise SchemaViolation(what, [f"{_path(error)}: {error.message}" for error in errors])

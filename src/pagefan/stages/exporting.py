@@ -7,6 +7,8 @@ size has no room for it (pdf_render imports it lazily).
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import posixpath
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,11 +19,12 @@ from botocore.exceptions import ClientError
 from pagefan import layout
 from pagefan.aws.objects import ObjectToWrite, is_missing, read_object, upload_file, write_objects
 from pagefan.config import ExporterSettings
-from pagefan.domain.svg import render_page_svg
+from pagefan.domain.svg import ImageSource, render_page_svg
 from pagefan.errors import MissingPdfPart
 from pagefan.formats import (
     METADATA_FORMAT,
     DocumentInfo,
+    ImageRef,
     JobInput,
     PageResult,
     PdfExportInput,
@@ -33,6 +36,8 @@ from pagefan.stages.page_results import iter_page_results, read_document_info
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+logger = logging.getLogger(__name__)
 
 
 # The SvgExporter's uploads hold at most this much besides the page being rendered (256 MB function).
@@ -58,9 +63,41 @@ def _svg_pages(
     )
     for page in pages:
         svg = render_page_svg(
-            page, title=page_title(info, page.page_number), max_elements=settings.max_svg_elements
+            page,
+            title=page_title(info, page.page_number),
+            max_elements=settings.max_svg_elements,
+            images=stored_images(s3, settings.work_bucket, job.job_id),
         )
         yield page, svg
+
+
+def stored_images(s3: S3Client, work_bucket: str, job_id: str) -> ImageSource:
+    """Reads the images a job's page results reference, keeping only those whose bytes match.
+
+    An image is drawn only when its SHA-256 is the one the page result names and its bytes are a
+    PNG or a JPEG by their signature: a PageWorker that parsed hostile bytes cannot smuggle anything
+    else into an SVG. A missing or mismatched image is drawn as a box, like an omitted one.
+    """
+
+    def read(ref: ImageRef) -> bytes | None:
+        key = layout.image_key(job_id, ref.sha256, ref.media_type)
+        try:
+            data = read_object(s3, work_bucket, key).body
+        except ClientError as error:
+            if is_missing(error):
+                logger.warning("image %s is missing; drawn as a box", key)
+                return None
+            raise
+        signature = _IMAGE_SIGNATURES[ref.media_type]
+        if hashlib.sha256(data).hexdigest() != ref.sha256 or not data.startswith(signature):
+            logger.warning("image %s does not match its page result; drawn as a box", key)
+            return None
+        return data
+
+    return read
+
+
+_IMAGE_SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 
 def export_svg(*, s3: S3Client, settings: ExporterSettings, job: JobInput) -> dict[str, str]:

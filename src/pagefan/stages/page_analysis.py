@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
-from pagefan.aws.objects import read_object, write_json
+from pagefan.aws.objects import ObjectToWrite, read_object, write_json, write_objects
 from pagefan.config import PageWorkerSettings
-from pagefan.domain.analysis import analyse_page
+from pagefan.domain.analysis import read_page
 from pagefan.errors import PageFailed
 from pagefan.formats import (
+    METADATA_FORMAT,
     METADATA_JOB_ID,
     METADATA_PAGE,
+    PAGE_RESULT_FORMAT_VERSION,
     PageStatus,
     check_format_version,
     object_metadata,
@@ -68,11 +70,12 @@ def process_page(
             memory_ceiling(ANALYSIS_MEMORY_MB, f"Page {page_number}"),
             time_budget(settings.page_time_budget_seconds, f"Page {page_number}"),
         ):
-            result = analyse_page(
+            analysis = read_page(
                 page_object.body,
                 job_id=job_id,
                 page_number=page_number,
                 max_content_bytes=settings.max_page_content_bytes,
+                limits=settings.graphics_limits,
             )
     except PageFailed as failure:
         duration_ms = int((time.perf_counter() - started) * 1000)
@@ -83,13 +86,29 @@ def process_page(
         return PageOutcome(job_id, page_number, PageStatus.FAILED, counted, duration_ms, reason)
     duration_ms = int((time.perf_counter() - started) * 1000)
 
-    # The result is written before the page is counted: once counted, the Combiner may read it.
+    # The images first, then the result that references them, then the count: once counted, the
+    # Combiner and the exporters may read the result, and every image it names is there.
+    metadata = object_metadata(job_id, page=page_number)
+    metadata[METADATA_FORMAT] = str(PAGE_RESULT_FORMAT_VERSION)
+    write_objects(
+        s3,
+        settings.work_bucket,
+        (
+            ObjectToWrite(
+                key=layout.image_key(job_id, image.sha256, image.media_type),
+                body=image.data,
+                content_type=image.media_type,
+                metadata={**metadata, "pagefan-sha256": image.sha256},
+            )
+            for image in analysis.images
+        ),
+    )
     write_json(
         s3,
         settings.work_bucket,
         layout.page_result_key(job_id, page_number),
-        result.to_dict(),
-        object_metadata(job_id, page=page_number),
+        analysis.result.to_dict(),
+        metadata,
     )
     counted = jobs.record_page(job_id, page_number, status=PageStatus.DONE, duration_ms=duration_ms)
     return PageOutcome(job_id, page_number, PageStatus.DONE, counted, duration_ms)

@@ -23,6 +23,7 @@ from pagefan.errors import FormatVersionError
 from pagefan.formats import DocumentInfo, PageResult, SourceRef, check_format_version, dumps
 from pagefan.local.samples import make_sample_pdf
 from pagefan.schemas import (
+    CURRENT_VERSIONS,
     EVENT_SCHEMA_NAMES,
     SCHEMA_NAMES,
     SchemaViolation,
@@ -79,18 +80,19 @@ def sample_document() -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
 def test_each_schema_is_a_valid_draft_2020_12_schema(name: str) -> None:
-    schema = load_schema(name)
-    Draft202012Validator.check_schema(schema)
-    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == f"urn:pagefan:schema:{name}-v1"
-    assert schema["properties"]["format_version"] == {
-        "description": "Version of this format. Readers reject versions they do not know.",
-        "const": 1,
-    }
+    for version in range(1, CURRENT_VERSIONS[name] + 1):
+        schema = load_schema(name, version)
+        Draft202012Validator.check_schema(schema)
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["$id"] == f"urn:pagefan:schema:{name}-v{version}"
+        assert schema["properties"]["format_version"] == {
+            "description": "Version of this format. Readers reject versions they do not know.",
+            "const": version,
+        }
 
 
-def test_the_page_of_document_json_is_the_page_result_without_job_and_version() -> None:
-    document, page_result = load_schema("document"), load_schema("page-result")
+def test_the_page_of_document_json_is_the_version_1_page_result_without_job_and_version() -> None:
+    document, page_result = load_schema("document"), load_schema("page-result", 1)
     page = document["$defs"]["page"]
     expected = {k: v for k, v in page_result["properties"].items() if k not in ("job_id", "format_version")}
     assert page["properties"] == expected
@@ -122,8 +124,9 @@ def test_schemas_ship_as_package_data() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert "schemas/*.json" in pyproject["tool"]["setuptools"]["package-data"]["pagefan"]
     shipped = sorted(path.name for path in (REPO / "src" / "pagefan" / "schemas").glob("*.json"))
-    assert shipped == sorted(f"{name}-v1.json" for name in (*SCHEMA_NAMES, *EVENT_SCHEMA_NAMES))
-    assert len(shipped) == 4
+    assert shipped == sorted(
+        ["document-v1.json", "page-result-v1.json", "page-result-v2.json", "job-completed-v1.json", "job-failed-v1.json"]
+    )
 
 
 @pytest.mark.parametrize("name", EVENT_SCHEMA_NAMES)

@@ -428,3 +428,33 @@ def test_absurdly_deep_page_tree_is_damaged_not_a_crash(pdfs: Any) -> None:
     leaf = b"<< /Type /Page /MediaBox [0 0 10 10] >>"
     rejection = reject(pdfs.build([CATALOG, *nodes, leaf]))
     assert rejection.code == "damaged"
+
+
+def test_visible_annotation_appearances_are_kept_and_nothing_else_of_them(pdfs: Any) -> None:
+    # GIVEN a page with a stamp (an appearance, an action, a popup and a link to page 2), a hidden
+    # square, and a link with a destination on page 2
+    appearance = pdfs.stream(b"0 0 1 rg 0 0 40 20 re f", b"/Type /XObject /Subtype /Form /BBox [0 0 40 20]")
+    data = pdfs.build(
+        [
+            CATALOG,
+            b"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 6 0 R /Annots ["
+            b"<< /Type /Annot /Subtype /Stamp /Rect [10 10 50 30] /F 4 /AP << /N 5 0 R >> "
+            b"/A << /S /JavaScript /JS (app.alert(1)) >> /Popup << /Parent 4 0 R >> /P 4 0 R >> "
+            b"<< /Type /Annot /Subtype /Square /Rect [60 10 100 30] /F 2 /AP << /N 5 0 R >> >> "
+            b"<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /Dest [4 0 R /Fit] >>] >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 7 0 R >>",
+            appearance,
+            pdfs.stream(b""),
+            pdfs.stream(b"BT /F1 12 Tf 10 10 Td (second-page-secret) Tj ET"),
+        ]
+    )
+    # WHEN the first page is split off
+    first = next(split_pages(open_document(data, max_bytes=BIG, max_pages=BIG)))[1]
+    # THEN it keeps the stamp's appearance in a new annotation that holds nothing else
+    page = PdfReader(BytesIO(first)).pages[0]
+    [annotation] = [entry.get_object() for entry in page["/Annots"]]
+    assert set(annotation) == {"/Type", "/Subtype", "/Rect", "/F", "/AP", "/P"}
+    assert annotation["/Subtype"] == "/Stamp"
+    assert annotation["/AP"]["/N"].get_object().get_data() == b"0 0 1 rg 0 0 40 20 re f"
+    assert b"second-page-secret" not in first and b"JavaScript" not in first
