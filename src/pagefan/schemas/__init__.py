@@ -32,7 +32,7 @@ from importlib import resources
 from typing import Any
 
 from pagefan.errors import FormatVersionError, PagefanError
-from pagefan.formats import FORMAT_VERSION, PAGE_RESULT_FORMAT_VERSION
+from pagefan.formats import FORMAT_VERSION, PAGE_RESULT_FORMAT_VERSION, check_format_version
 
 CURRENT_VERSIONS = {
     "document": FORMAT_VERSION,

@@ -125,7 +125,13 @@ def test_schemas_ship_as_package_data() -> None:
     assert "schemas/*.json" in pyproject["tool"]["setuptools"]["package-data"]["pagefan"]
     shipped = sorted(path.name for path in (REPO / "src" / "pagefan" / "schemas").glob("*.json"))
     assert shipped == sorted(
-        ["document-v1.json", "page-result-v1.json", "page-result-v2.json", "job-completed-v1.json", "job-failed-v1.json"]
+        [
+            "document-v1.json",
+            "page-result-v1.json",
+            "page-result-v2.json",
+            "job-completed-v1.json",
+            "job-failed-v1.json",
+        ]
     )
 
 
