@@ -6,9 +6,10 @@ timed out.
 
 Lambda sends an invocation that failed all its attempts to the on-failure destination, with the
 original event and the last error. A page the PageWorker could not process is recorded FAILED
-(in the same conditional transaction as any page, so it counts once); an upload the Splitter could
-not split starts its job's execution with the failure as the rejection, so the state machine ends
-the job FAILED with that reason and publishes the event, as for any rejected document.
+(with the same conditional write of the page's own item as any page, so it counts once); an
+upload the Splitter could not split starts its job's execution with the failure as the rejection,
+so the state machine ends the job FAILED with that reason and publishes the event, as for any
+rejected document.
 """
 
 from __future__ import annotations
