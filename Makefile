@@ -66,8 +66,8 @@ lint: $(BIN)/.installed tools
 	$(TOOLS)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	@# checkov skips policies that hold an Fn::If: scan each variant with its conditions decided as well.
 	@mkdir -p .aws-sam/lint
-	$(BIN)/python -m pagefan.local.template_variants template.yaml .aws-sam/lint/defaults.yaml
-	$(BIN)/python -m pagefan.local.template_variants template.yaml .aws-sam/lint/options.yaml $(LINT_OPTIONS)
+	$(BIN)/python -m pagefan.local.emulator.template_variants template.yaml .aws-sam/lint/defaults.yaml
+	$(BIN)/python -m pagefan.local.emulator.template_variants template.yaml .aws-sam/lint/options.yaml $(LINT_OPTIONS)
 	$(TOOLS)/bin/checkov -f .aws-sam/lint/defaults.yaml -f .aws-sam/lint/options.yaml --framework cloudformation \
 		--compact --quiet --skip-download
 

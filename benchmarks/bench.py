@@ -9,7 +9,7 @@ For each size (generated text-heavy documents, several fonts):
 - **e2e**: `pagefan run --json` on the same document, timed as a user runs it (fresh process, emulated
   account start included); ``e2e_vs_bare_ratio`` is its wall time over the sum of the stage times,
   measured in the same run;
-- **cost**: `pagefan.local.cost` over the handlers' measured durations (e2e) or the stages' (when e2e
+- **cost**: `pagefan.local.client.cost` over the handlers' measured durations (e2e) or the stages' (when e2e
   is not run at that size), the template's MemorySize and ``benchmarks/prices.json``.
 
 Import times: each handler module imported in a fresh interpreter (median of 3), the cold-start proxy.
@@ -150,7 +150,7 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
             # parallel; this is the sequential sum, so ms/page stays comparable with the single invocation).
             from pagefan.domain.pdf_render import merge_pdf, render_pdf_part
             from pagefan.formats import pdf_part_ranges
-            from pagefan.local.template import load_template
+            from pagefan.local.emulator.template import load_template
 
             pages_per_part = int(load_template(TEMPLATE)["Parameters"]["PdfPagesPerPart"]["Default"])
             numbered = enumerate(svgs, start=1)
@@ -176,7 +176,7 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
 
 def template_functions() -> dict[str, dict[str, Any]]:
     """Each function's handler module, environment (as the local runtime gives it) and MemorySize."""
-    from pagefan.local.account import CREDENTIALS, REGION, EmulatedAccount
+    from pagefan.local.emulator.account import CREDENTIALS, REGION, EmulatedAccount
 
     with (
         tempfile.TemporaryDirectory(prefix="pagefan-bench-") as scratch,
@@ -306,7 +306,7 @@ def stage_usage_summary(pages: int, stages: dict[str, Any], functions: dict[str,
     the PageWorker, a part each and a merge for the PdfExporter), for sizes where `pagefan run` is not
     measured."""
     from pagefan.formats import pdf_part_ranges
-    from pagefan.local.template import load_template
+    from pagefan.local.emulator.template import load_template
 
     pages_per_part = int(load_template(TEMPLATE)["Parameters"]["PdfPagesPerPart"]["Default"])
     # The PdfExporter runs once per part (DocumentJob's Map), then once to merge.
@@ -327,7 +327,7 @@ def stage_usage_summary(pages: int, stages: dict[str, Any], functions: dict[str,
 
 
 def price(summary: dict[str, Any], asl: dict[str, Any], poll_interval_s: int) -> dict[str, Any]:
-    from pagefan.local.cost import FunctionUsage, JobUsage, Prices, job_cost, usage_from_run_summary
+    from pagefan.local.client.cost import FunctionUsage, JobUsage, Prices, job_cost, usage_from_run_summary
 
     prices = Prices.load(HERE / "prices.json")
     usage = usage_from_run_summary(summary, asl, poll_interval_s=poll_interval_s)
@@ -365,7 +365,7 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=HERE)
     args = parser.parse_args()
 
-    from pagefan.local.samples import make_sample_pdf
+    from tests.documents import make_sample_pdf
 
     begun = time.perf_counter()
     asl = json.loads(ASL.read_text())

@@ -15,9 +15,10 @@ A pure model, no AWS call and no timing of its own. It takes
 and predicts, stage by stage, when each stage ends and which limit binds it: for each stage, every limit
 that applies gives the time the stage would take if that limit alone held it back, and the longest one is
 the binding limit. ``knob_effects`` re-runs a scenario with one setting or quota changed, to show which
-knob moves a prediction and by how much. Costs are priced by ``pagefan.local.cost`` (``job_cost`` with
+knob moves a prediction and by how much. Costs are priced by ``pagefan.local.client.cost`` (``job_cost`` with
 ``benchmarks/prices.json``), from the modelled durations and the request counts of
-``pagefan.local.cost.pipeline_requests``; this design's page recording is one 1-WRU ``PutItem`` per page.
+``pagefan.local.client.cost.pipeline_requests``; this design's page recording is one 1-WRU
+``PutItem`` per page.
 
 The design modelled: the Splitter (one invocation per upload) writes the page objects eight at a time,
 creates the job and starts one DocumentJob execution; one PageWorker per page (S3-triggered, reserved
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from pagefan.aws.objects import READ_AHEAD, WRITE_CONCURRENCY
-from pagefan.local.cost import (
+from pagefan.local.client.cost import (
     FunctionUsage,
     JobCost,
     JobUsage,
@@ -48,7 +49,7 @@ from pagefan.local.cost import (
     pipeline_requests,
     state_transitions,
 )
-from pagefan.local.template import load_template
+from pagefan.local.emulator.template import load_template
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -685,7 +686,7 @@ def _usage(
     q: Mapping[str, float],
     asl: Mapping[str, Any],
 ) -> JobUsage:
-    """What ``documents`` documents of ``pages`` pages are billed for, with pagefan.local.cost's counts."""
+    """What ``documents`` documents of ``pages`` pages are billed for, with the cost module's counts."""
     parts = pdf_parts(pages, settings)
     init = measured.init_ms
 
@@ -1401,8 +1402,8 @@ def capacity_section(results: Mapping[str, Any], *, root: Path = ROOT) -> list[s
         "- S3: the work bucket is one partitioned prefix (a new bucket is; S3 splits busy prefixes only "
         "after sustained load). DynamoDB: one job's page items share one partition key, held to one "
         "partition's rate (split for heat may do better).",
-        "- Costs: pagefan.local.cost's prices and request counts, with the modelled durations; one WRU per "
-        "page item.",
+        "- Costs: pagefan.local.client.cost's prices and request counts, with the modelled durations; "
+        "one WRU per page item.",
         "",
         "Quotas (AWS defaults; check them again before relying on one):",
         "",

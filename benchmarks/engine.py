@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 _WORKER = r"""
 import io, json, resource, statistics, sys, time
 from tests.graphics_fixtures import FIXTURES
-from pagefan.local.samples import make_sample_pdf
+from tests.documents import make_sample_pdf
 name, engine = sys.argv[1], sys.argv[2]
 if name == "text-only":
     from pypdf import PdfReader, PdfWriter

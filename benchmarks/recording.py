@@ -28,9 +28,9 @@ from botocore.exceptions import ClientError
 
 from pagefan.aws.jobs import JobStore
 from pagefan.formats import PageStatus, SourceRef, page_sort_key
-from pagefan.local import dynamodb_limits, moto_fixes
-from pagefan.local.contention import Pressure
-from pagefan.local.dynamodb_limits import DynamoDbEmulation
+from pagefan.local.emulator import dynamodb_limits, moto_fixes
+from pagefan.local.emulator.contention import Pressure
+from pagefan.local.emulator.dynamodb_limits import DynamoDbEmulation
 
 TABLE = "jobs"
 HANDLER_RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=4)

@@ -20,7 +20,7 @@ from functools import cache, cached_property
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, NumberObject
 
-from pagefan.local.samples import make_sample_pdf, sample_words
+from tests.documents import make_sample_pdf, sample_words
 from tests.pdf_bytes import build_pdf as build_raw_pdf
 from tests.pdf_bytes import stream
 

@@ -18,7 +18,7 @@ import pytest
 
 from pagefan.domain.analysis import analyse_page
 from pagefan.errors import PageFailed
-from pagefan.local.template import translate
+from pagefan.local.emulator.template import translate
 from pagefan.stages.page_analysis import ANALYSIS_MEMORY_MB
 from pagefan.stages.time_budget import memory_ceiling, time_budget
 from tests.hostile.generator import one_page, text_content, text_expansion_page

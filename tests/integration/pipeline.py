@@ -14,10 +14,10 @@ from typing import Any
 import pypdf
 
 from pagefan.formats import JobRecord, PageRecord
-from pagefan.local.account import EmulatedAccount
-from pagefan.local.dynamodb_limits import DynamoDbLimits
-from pagefan.local.faults import FaultPlan
-from pagefan.local.jobs_client import JobsClient, StackOutputs
+from pagefan.local.client.jobs_client import JobsClient, StackOutputs
+from pagefan.local.emulator.account import EmulatedAccount
+from pagefan.local.emulator.dynamodb_limits import DynamoDbLimits
+from pagefan.local.emulator.faults import FaultPlan
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pypdf
 
-from pagefan.local.account import EmulatedAccount
-from pagefan.local.contention import Pressure
-from pagefan.local.samples import make_sample_pdf
+from pagefan.local.emulator.account import EmulatedAccount
+from pagefan.local.emulator.contention import Pressure
+from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 
 PAGEFAN = str(Path(sys.executable).parent / "pagefan")

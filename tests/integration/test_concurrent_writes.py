@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from pagefan.aws.jobs import JobStore
 from pagefan.formats import PageStatus, SourceRef, page_sort_key
-from pagefan.local.contention import Pressure
+from pagefan.local.emulator.contention import Pressure
 from tests.integration.pipeline import pipeline
 
 RECORDERS = 64

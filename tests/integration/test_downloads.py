@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from pagefan import layout
-from pagefan.local.samples import make_sample_pdf
+from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 from tests.integration.test_cli import run_on_stack
 

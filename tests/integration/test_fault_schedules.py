@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pagefan.formats import JobStatus
-from pagefan.local.faults import FaultPlan, FaultSchedule
-from pagefan.local.samples import make_sample_pdf
+from pagefan.local.emulator.faults import FaultPlan, FaultSchedule
+from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 
 # Every schedule run is recorded here, for the summary the last test prints.

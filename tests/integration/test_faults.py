@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from pagefan.formats import JobStatus
-from pagefan.local.faults import FaultPlan
-from pagefan.local.samples import make_sample_pdf
+from pagefan.local.emulator.faults import FaultPlan
+from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 
 DOCUMENT = make_sample_pdf(8)

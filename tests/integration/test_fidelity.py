@@ -1,6 +1,6 @@
 """Output fidelity end to end: generated documents through the local runtime, each output against its source.
 
-Three documents whose words are known (pagefan.local.samples.sample_words) go through the real
+Three documents whose words are known (tests.documents.sample_words) go through the real
 template, state machine and handlers in one emulated account. The words recovered from
 document.json, document.txt, the page SVGs and the rebuilt PDF are scored against the source's
 words (see :func:`word_similarity`), and page sizes are compared with the source's as displayed.
@@ -26,8 +26,8 @@ from pagefan import layout
 from pagefan.domain.analysis import analyse_page
 from pagefan.domain.split import document_metadata, document_outline
 from pagefan.formats import JobRecord, JobStatus
-from pagefan.local.samples import make_sample_pdf, sample_words
 from pagefan.schemas import validate_document, validate_page_result
+from tests.documents import make_sample_pdf, sample_words
 from tests.integration.pipeline import pipeline
 
 MIN_SIMILARITY = 0.95

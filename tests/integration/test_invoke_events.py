@@ -1,7 +1,7 @@
 """Every sample event of events/ through `pagefan invoke`, on the local runtime.
 
 Each test invokes one function once with its committed event, through the code `pagefan invoke`
-runs (pagefan.local.invoke's Invoker, which first makes what the event points at with the real
+runs (pagefan.local.emulator.invocation's Invoker, which first makes what the event points at with the real
 upstream functions), and checks what that function wrote. Nothing is mocked. One emulated
 account at a time: moto's backends are process-wide and each account starts by resetting them.
 """
@@ -26,7 +26,7 @@ from pagefan.aws.jobs import JobStore
 from pagefan.formats import PageResult, PageStatus
 from pagefan.job_ids import derive_job_id
 from pagefan.local.cli import main
-from pagefan.local.invoke import (
+from pagefan.local.emulator.invocation import (
     PDF_MERGE_EVENT,
     Invoker,
     event_file_name,
@@ -35,8 +35,8 @@ from pagefan.local.invoke import (
     template_functions,
     without_tracebacks,
 )
-from pagefan.local.samples import sample_words
-from pagefan.local.template import load_template
+from pagefan.local.emulator.template import load_template
+from tests.documents import sample_words
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -100,7 +100,8 @@ def test_committed_events_are_what_the_template_and_sample_give() -> None:
     assert sorted(path.name for path in EVENTS.glob("*.json")) == sorted(rendered)
     for name, text in rendered.items():
         assert (EVENTS / name).read_text(encoding="utf-8") == text, (
-            f"events/{name} is out of date: run .venv/bin/python -m pagefan.local.invoke --write-events"
+            f"events/{name} is out of date: run "
+            ".venv/bin/python -m pagefan.local.emulator.invocation --write-events"
         )
 
 

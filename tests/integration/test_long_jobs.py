@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pagefan.aws.jobs import JobStore
 from pagefan.formats import JobInput, PageCounts, SourceRef, page_sort_key
-from pagefan.local.dynamodb_limits import DynamoDbLimits
+from pagefan.local.emulator.dynamodb_limits import DynamoDbLimits
 from tests.integration.pipeline import pipeline
 
 

@@ -23,10 +23,10 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from pagefan.formats import JobRecord, JobStatus
-from pagefan.local.job_logs import STATE_MACHINE, JobLogLine, JobLogs, state_machine_log_group
-from pagefan.local.samples import make_sample_pdf
-from pagefan.local.template import load_template
+from pagefan.local.client.job_logs import STATE_MACHINE, JobLogLine, JobLogs, state_machine_log_group
+from pagefan.local.emulator.template import load_template
 from pagefan.schemas import validate_job_event
+from tests.documents import make_sample_pdf
 from tests.integration.pipeline import TEMPLATE, Pipeline, pipeline
 
 ROOT = TEMPLATE.parent
@@ -334,7 +334,7 @@ def test_pagefan_logs_of_an_unknown_job_is_a_usage_error(operated: Operated) -> 
 
 
 def _reader_lines(operated: Operated, job_id: str) -> list[JobLogLine]:
-    from pagefan.local.jobs_client import JobsClient, StackOutputs
+    from pagefan.local.client.jobs_client import JobsClient, StackOutputs
 
     account = operated.stack.account
     client = JobsClient(

@@ -16,7 +16,7 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from pagefan import layout
 from pagefan.domain.split import document_metadata, document_outline
 from pagefan.formats import JobInput, JobRecord, JobStatus, PdfExportInput, PdfExportMode
-from pagefan.local.samples import make_sample_pdf
+from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 
 PAGES_PER_PART = 4

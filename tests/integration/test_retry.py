@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pagefan.formats import JobStatus, PageStatus
-from pagefan.local.jobs_client import JobsClient, StackOutputs
-from pagefan.local.samples import make_sample_pdf
+from pagefan.local.client.jobs_client import JobsClient, StackOutputs
+from tests.documents import make_sample_pdf
 from tests.integration.pipeline import pipeline
 
 

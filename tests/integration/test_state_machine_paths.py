@@ -17,7 +17,7 @@ from pypdf import PdfReader, PdfWriter
 
 from pagefan import layout
 from pagefan.formats import JobStatus, PageStatus
-from pagefan.local.samples import make_sample_pdf
+from tests.documents import make_sample_pdf
 from tests.integration.pipeline import pipeline
 
 

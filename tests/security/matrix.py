@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from pagefan.local.intrinsics import Resolver, typed_parameters
+from pagefan.local.emulator.intrinsics import Resolver, typed_parameters
 from tests.security.policy import Request
 
 MATRIX_PATH = Path(__file__).with_name("permission_matrix.yaml")

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from pagefan.formats import JobStatus
-from pagefan.local.account import REGION, EmulatedAccount
-from pagefan.local.intrinsics import TemplateError
-from pagefan.local.samples import make_sample_pdf
-from pagefan.local.stack import ACCOUNT_ID
+from pagefan.local.emulator.account import REGION, EmulatedAccount
+from pagefan.local.emulator.intrinsics import TemplateError
+from pagefan.local.emulator.stack import ACCOUNT_ID
+from tests.documents import make_sample_pdf
 from tests.integration.pipeline import TEMPLATE, pipeline
 from tests.security.matrix import held_policies, load_matrix, load_options, option_parameters, role_policies
 from tests.security.policy import statements

@@ -14,9 +14,9 @@ import pypdf
 import yaml
 
 from pagefan.formats import JobStatus, PageStatus
-from pagefan.local.invoke import event_file_name, run_invoke
-from pagefan.local.samples import make_sample_pdf
-from pagefan.local.template import load_template
+from pagefan.local.emulator.invocation import event_file_name, run_invoke
+from pagefan.local.emulator.template import load_template
+from tests.documents import make_sample_pdf
 from tests.integration.pipeline import TEMPLATE, pipeline
 
 

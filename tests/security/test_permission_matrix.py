@@ -29,9 +29,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from pagefan.local.account import EmulatedAccount
-from pagefan.local.iam import LAMBDA_SERVICE, STATES_SERVICE, trusts_service
-from pagefan.local.template import translate
+from pagefan.local.emulator.account import EmulatedAccount
+from pagefan.local.emulator.iam import LAMBDA_SERVICE, STATES_SERVICE, trusts_service
+from pagefan.local.emulator.template import translate
 from tests.security.matrix import (
     Row,
     Stack,

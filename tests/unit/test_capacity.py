@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from pagefan.local.cost import Prices, pipeline_requests
-from pagefan.local.template import load_template
+from pagefan.local.client.cost import Prices, pipeline_requests
+from pagefan.local.emulator.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pagefan.local.cost import (
+from pagefan.local.client.cost import (
     PRICE_KEYS,
     FunctionUsage,
     InvocationReport,
@@ -140,7 +140,7 @@ def test_a_run_of_several_documents_counts_the_shared_function_stats_once() -> N
 
 
 def test_the_template_names_the_state_machine_and_poll_interval() -> None:
-    from pagefan.local.template import load_template
+    from pagefan.local.emulator.template import load_template
 
     asl, poll = template_inputs(load_template(ROOT / "template.yaml"), ROOT)
     assert asl == ASL

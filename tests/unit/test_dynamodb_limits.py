@@ -17,9 +17,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from pagefan.local import dynamodb_limits, moto_fixes
-from pagefan.local.contention import Pressure
-from pagefan.local.dynamodb_limits import DynamoDbEmulation, DynamoDbLimits
+from pagefan.local.emulator import dynamodb_limits, moto_fixes
+from pagefan.local.emulator.contention import Pressure
+from pagefan.local.emulator.dynamodb_limits import DynamoDbEmulation, DynamoDbLimits
 from tests.jobs_table import create_jobs_table
 
 TABLE = "jobs"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pagefan.local.intrinsics import NO_VALUE, Resolver, TemplateError, references
+from pagefan.local.emulator.intrinsics import NO_VALUE, Resolver, TemplateError, references
 
 
 def _resolver() -> Resolver:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pagefan.local.job_logs import STATE_MACHINE, JobLogLine, JobLogs
+from pagefan.local.client.job_logs import STATE_MACHINE, JobLogLine, JobLogs
 
 JOB = "0123456789abcdef0123456789abcdef"
 MACHINE = "arn:aws:states:us-east-1:123456789012:execution:pagefan-DocumentJob"

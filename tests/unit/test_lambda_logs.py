@@ -14,8 +14,8 @@ import pytest
 from moto import mock_aws
 
 from pagefan.handlers.observability import NoTracer, tracing_enabled
-from pagefan.local.cost import InvocationReport, parse_report
-from pagefan.local.environments import CloudWatchLogSink, report_line
+from pagefan.local.client.cost import InvocationReport, parse_report
+from pagefan.local.emulator.environments import CloudWatchLogSink, report_line
 
 
 def test_a_report_line_reads_back_as_lambda_bills_it() -> None:

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from pagefan.local import moto_fixes
+from pagefan.local.emulator import moto_fixes
 from tests.jobs_table import create_jobs_table
 
 TABLE = "jobs"

@@ -70,7 +70,7 @@ class Recorder:
 
 @pytest.fixture
 def engine() -> Iterator[Recorder]:
-    from pagefan.local import moto_fixes
+    from pagefan.local.emulator import moto_fixes
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
         moto_fixes.apply()

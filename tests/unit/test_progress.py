@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from pagefan.local.contention import Contention, Pressure
-from pagefan.local.jobs_client import Upload
-from pagefan.local.runner import DocumentRun, PlainProgress
+from pagefan.local.client.jobs_client import Upload
+from pagefan.local.client.runner import DocumentRun, PlainProgress
+from pagefan.local.emulator.contention import Contention, Pressure
 
 
 def _run() -> DocumentRun:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pagefan.local.template import translate
+from pagefan.local.emulator.template import translate
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ("Splitter", "PageWorker", "Combiner", "SvgExporter", "PdfExporter")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pagefan.local.template import load_template
-from pagefan.local.template_variants import decide_conditions
+from pagefan.local.emulator.template import load_template
+from pagefan.local.emulator.template_variants import decide_conditions
 
 TEMPLATE = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
 OPTIONS = {

@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from pagefan.domain.analysis import read_page
-from pagefan.local.samples import make_sample_pdf
+from tests.documents import make_sample_pdf
 from tests.graphics_fixtures import FIXTURES
 from tests.visual.scoring import require_poppler
 

@@ -118,9 +118,9 @@ def run(
     Exit status: 0 when every job COMPLETED, 1 when any FAILED (or its outputs could not be
     downloaded), 2 for usage errors.
     """
-    from pagefan.local.faults import FaultPlan
-    from pagefan.local.jobs_client import DownloadFailed
-    from pagefan.local.runner import PlainProgress, Progress, RichProgress
+    from pagefan.local.client.jobs_client import DownloadFailed
+    from pagefan.local.client.runner import PlainProgress, Progress, RichProgress
+    from pagefan.local.emulator.faults import FaultPlan
 
     try:
         plan = FaultPlan.parse(faults)
@@ -175,10 +175,10 @@ def _run_locally(
     lambda_time_scale: float = 1.0,
 ) -> tuple[list[Any], dict[str, Any], dict[str, dict[str, Any]]]:
     """Run the files in a fresh emulated account: the runs, each function's stats, each job's cost."""
-    from pagefan.local.account import EmulatedAccount
-    from pagefan.local.environments import log_group_of
-    from pagefan.local.jobs_client import JobsClient, StackOutputs
-    from pagefan.local.runner import follow
+    from pagefan.local.client.jobs_client import JobsClient, StackOutputs
+    from pagefan.local.client.runner import follow
+    from pagefan.local.emulator.account import EmulatedAccount
+    from pagefan.local.emulator.environments import log_group_of
 
     template = template or _default_template()
     out_root.mkdir(parents=True, exist_ok=True)
@@ -248,7 +248,7 @@ def _stack_client(stack: str) -> Any:
     """
     import boto3
 
-    from pagefan.local.jobs_client import JobsClient, StackOutputs
+    from pagefan.local.client.jobs_client import JobsClient, StackOutputs
 
     session = boto3.Session()
     try:
@@ -269,7 +269,7 @@ def _stack_client(stack: str) -> Any:
 
 def _price_job(client: Any, job_id: str, prices_path: Path | None = None) -> Any:
     """One job's JobCost, from what the stack recorded of it (LookupError: no such job)."""
-    from pagefan.local.cost import Prices, default_prices_path, job_cost
+    from pagefan.local.client.cost import Prices, default_prices_path, job_cost
 
     usage = client.usage(job_id)
     return job_cost(usage, Prices.load(prices_path or default_prices_path()))
@@ -285,7 +285,7 @@ def _job_bill(client: Any, job_id: str) -> dict[str, Any]:
 
 
 def _run_on_stack(stack: str, files: list[Path], out_root: Path, progress: Any, timeout: float) -> list[Any]:
-    from pagefan.local.runner import follow
+    from pagefan.local.client.runner import follow
 
     client = _stack_client(stack)
     uploads = [client.upload(path) for path in files]
@@ -378,7 +378,7 @@ def invoke(
     the response to stdout and the function's logs to stderr. Exit status: 0 when the function
     succeeded, 1 on a function error, 2 for usage errors.
     """
-    from pagefan.local import invoke as local_invoke
+    from pagefan.local.emulator import invocation as local_invoke
 
     def say(line: str) -> None:
         click.echo(line, err=True)
@@ -527,7 +527,7 @@ def serve(workers: int | None, lambda_time_scale: float, template: Path | None, 
 
     Point AWS_ENDPOINT_URL at it (the command prints how) and use `pagefan run/status/retry --stack`.
     """
-    from pagefan.local.account import CREDENTIALS, REGION, EmulatedAccount
+    from pagefan.local.emulator.account import CREDENTIALS, REGION, EmulatedAccount
 
     with (
         tempfile.TemporaryDirectory(prefix="pagefan-") as scratch,
@@ -582,7 +582,7 @@ def cost(source: str, as_json: bool, prices_path: Path | None, template: Path | 
     invocation that logged the job id (Lambda's REPORT lines in CloudWatch Logs), the job's
     executions' state transitions, and its page count.
     """
-    from pagefan.local.cost import JobCost, Prices, default_prices_path, job_cost
+    from pagefan.local.client.cost import JobCost, Prices, default_prices_path, job_cost
 
     bill: JobCost
     if JOB_ID_SHAPE.match(source) and not Path(source).exists():
@@ -593,8 +593,8 @@ def cost(source: str, as_json: bool, prices_path: Path | None, template: Path | 
         except (ValueError, KeyError, OSError) as problem:
             raise click.UsageError(f"cannot price job {source}: {problem}") from None
     else:
-        from pagefan.local.cost import template_inputs, usage_from_run_summaries
-        from pagefan.local.template import load_template
+        from pagefan.local.client.cost import template_inputs, usage_from_run_summaries
+        from pagefan.local.emulator.template import load_template
 
         template = template or _default_template()
         try:

@@ -1,6 +1,6 @@
 """Fixtures for the domain tests: sample documents and tiny hand-built PDFs.
 
-PDFs are built here (with pagefan.local.samples, pypdf or raw bytes), never downloaded.
+PDFs are built here (with tests.documents, pypdf or raw bytes), never downloaded.
 """
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from tests.documents import make_sample_pdf, sample_words
 from tests.pdf_bytes import build_pdf, stream
 
 from pagefan.domain.split import open_document, split_pages
-from pagefan.local.samples import make_sample_pdf, sample_words
 
 SAMPLE_PAGES = 6
 BIG = 10**9

@@ -403,7 +403,7 @@ from pagefan.domain.analysis import analyse_page
 from pagefan.domain.pdf_render import svg_to_pdf
 from pagefan.domain.split import open_document, split_pages
 from pagefan.domain.svg import render_page_svg
-from pagefan.local.samples import make_sample_pdf, sample_words
+from tests.documents import make_sample_pdf, sample_words
 
 reader = open_document(make_sample_pdf(4, seed=7, mixed_fonts=True), max_bytes=10**9, max_pages=10)
 for number, data in split_pages(reader):

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from tests.documents import make_sample_pdf
 
 from pagefan.domain.analysis import analyse_page
 from pagefan.domain.combine import write_document_json
 from pagefan.domain.split import document_metadata, document_outline, open_document, split_pages
 from pagefan.errors import FormatVersionError
 from pagefan.formats import DocumentInfo, PageResult, SourceRef, check_format_version, dumps
-from pagefan.local.samples import make_sample_pdf
 from pagefan.schemas import (
     CURRENT_VERSIONS,
     EVENT_SCHEMA_NAMES,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader, PdfWriter
+from tests.documents import make_sample_pdf
 from tests.hostile.generator import object_stream_bomb, repeated_page_tree
 
 from pagefan.domain.split import (
@@ -17,7 +18,6 @@ from pagefan.domain.split import (
 )
 from pagefan.errors import DocumentRejected
 from pagefan.formats import OutlineEntry
-from pagefan.local.samples import make_sample_pdf
 
 BIG = 10**9
 CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
@@ -198,7 +198,7 @@ def test_metadata_keys_are_plain_and_lower_case(sample_pdf: bytes) -> None:
         "author": "pagefan",
         "subject": "6-page sample document",
         "keywords": "pagefan, sample",
-        "creator": "pagefan.local.samples",
+        "creator": "tests.documents",
         "producer": "pypdf",
     }
 

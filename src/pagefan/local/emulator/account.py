@@ -2,10 +2,10 @@
 
 moto's server (in this process, on 127.0.0.1) stands in for S3, DynamoDB, SQS, EventBridge, IAM,
 Lambda's control plane and Step Functions, whose engine runs the real ASL. The template is
-deployed into it by :mod:`pagefan.local.stack`. S3 notifications become asynchronous Lambda
+deployed into it by :mod:`pagefan.local.emulator.stack`. S3 notifications become asynchronous Lambda
 invocations with Lambda's retry policy and on-failure destination; Step Functions' Lambda tasks
 become synchronous invocations. Both run the handler modules in execution-environment processes
-(:mod:`pagefan.local.environments`) that reach the emulated account through AWS_ENDPOINT_URL.
+(:mod:`pagefan.local.emulator.environments`) that reach the emulated account through AWS_ENDPOINT_URL.
 
 Lambda's limits hold as on AWS: a function's reserved concurrency is never exceeded; an
 asynchronous event beyond it is throttled and retried with Lambda's backoff until its maximum
@@ -39,13 +39,13 @@ import boto3
 from botocore.exceptions import ClientError
 
 from pagefan.layout import parse_page_key
-from pagefan.local.contention import Contention, Pressure
-from pagefan.local.dynamodb_limits import DynamoDbEmulation, DynamoDbLimits
-from pagefan.local.environments import CloudWatchLogSink, FunctionEnvironments, InvocationResult
-from pagefan.local.faults import FaultPlan, FaultSchedule
-from pagefan.local.iam import IamEnforcement
-from pagefan.local.stack import ACCOUNT_ID, Deployment, QueueSubscription, StackDeployer
-from pagefan.local.template import translate
+from pagefan.local.emulator.contention import Contention, Pressure
+from pagefan.local.emulator.dynamodb_limits import DynamoDbEmulation, DynamoDbLimits
+from pagefan.local.emulator.environments import CloudWatchLogSink, FunctionEnvironments, InvocationResult
+from pagefan.local.emulator.faults import FaultPlan, FaultSchedule
+from pagefan.local.emulator.iam import IamEnforcement
+from pagefan.local.emulator.stack import ACCOUNT_ID, Deployment, QueueSubscription, StackDeployer
+from pagefan.local.emulator.template import translate
 
 REGION = "us-east-1"
 CREDENTIALS = {
@@ -215,7 +215,7 @@ class EmulatedAccount:
         """Start the emulated services and deploy the template into them."""
         from moto.server import ThreadedMotoServer
 
-        from pagefan.local import dynamodb_limits, moto_fixes, moto_hooks
+        from pagefan.local.emulator import dynamodb_limits, moto_fixes, moto_hooks
 
         # moto's engine logs every task error it turns into States.Runtime (a task whose service
         # went away under Ctrl-C included); the execution's history holds them, with the cause.
@@ -318,7 +318,7 @@ class EmulatedAccount:
 
     def stop(self) -> None:
         """Stop every execution environment and the emulated services."""
-        from pagefan.local import dynamodb_limits, moto_hooks
+        from pagefan.local.emulator import dynamodb_limits, moto_hooks
 
         self._stopping.set()
         with self._deliveries_changed:

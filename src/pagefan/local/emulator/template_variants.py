@@ -6,7 +6,7 @@ template as written and once per variant written here (the defaults, and every o
 which each ``Fn::If`` is replaced by its chosen branch and each resource or output whose condition
 is false is left out. Every other intrinsic is kept as written.
 
-    python -m pagefan.local.template_variants template.yaml OUT.yaml [Name=Value ...]
+    python -m pagefan.local.emulator.template_variants template.yaml OUT.yaml [Name=Value ...]
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from pagefan.local.intrinsics import Resolver, typed_parameters
-from pagefan.local.template import load_template
+from pagefan.local.emulator.intrinsics import Resolver, typed_parameters
+from pagefan.local.emulator.template import load_template
 
 _NO_VALUE = {"Ref": "AWS::NoValue"}
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pagefan.formats import JobRecord, JobStatus
-from pagefan.local.gallery import write_gallery
-from pagefan.local.jobs_client import JobsClient, Upload
+from pagefan.local.client.gallery import write_gallery
+from pagefan.local.client.jobs_client import JobsClient, Upload
 
 
 def stage_of(record: JobRecord | None) -> str:

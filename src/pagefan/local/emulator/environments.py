@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
-from pagefan.local.stack import FunctionSpec
+from pagefan.local.emulator.stack import FunctionSpec
 
 _SPAWN = multiprocessing.get_context("spawn")
 _LOG = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ def _environment_main(conn: Connection, spec: dict[str, Any], env: dict[str, str
     os.environ.clear()
     os.environ.update(env)
     sys.path.insert(0, spec["code_dir"])
-    from pagefan.local import faults
+    from pagefan.local.emulator import faults
 
     faults.install_crash_hooks()
     started = time.perf_counter()

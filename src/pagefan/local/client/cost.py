@@ -5,7 +5,7 @@ billed milliseconds and MemorySize; S3, DynamoDB, Step Functions, EventBridge an
 into dollars, item by item. The usage comes from a local run's measured durations
 (``usage_from_run_summaries``) or, for one job, from what Lambda and Step Functions record of it
 (``usage_from_reports``: the REPORT lines of the job's invocations and its execution history),
-which ``pagefan.local.jobs_client`` reads from CloudWatch Logs and Step Functions.
+which ``pagefan.local.client.jobs_client`` reads from CloudWatch Logs and Step Functions.
 ``pipeline_requests`` gives the request counts pagefan's code makes for a
 job of N pages (read from the stages, listed in its docstring) and ``state_transitions`` walks the
 state machine's ASL along the successful path. Prices live in one dated file
@@ -67,7 +67,7 @@ class Prices:
 
 def default_prices_path() -> Path:
     """benchmarks/prices.json of the project this package is installed from."""
-    return Path(__file__).resolve().parents[3] / "benchmarks" / "prices.json"
+    return Path(__file__).resolve().parents[4] / "benchmarks" / "prices.json"
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,8 @@ def job_cost(usage: JobUsage, prices: Prices) -> JobCost:
         region=prices.region,
         notes=(
             "List prices without free tiers; storage, data transfer and CloudWatch Logs not counted.",
-            "Request counts are pagefan's model of a successful job (pagefan.local.cost.pipeline_requests).",
+            "Request counts are pagefan's model of a successful job "
+            "(pagefan.local.client.cost.pipeline_requests).",
         ),
     )
 

@@ -3,7 +3,7 @@
 The local counterpart of ``sam local invoke FUNCTION -e EVENT``. sam local runs the handler in a
 container against the resources of a deployed stack, where the objects and records the event
 names already exist. Here the template is deployed into an emulated account
-(:class:`~pagefan.local.account.EmulatedAccount`) that starts empty, so before the one
+(:class:`~pagefan.local.emulator.account.EmulatedAccount`) that starts empty, so before the one
 invocation asked for, :class:`Invoker` creates what the event points at, running the real
 upstream handlers on the files in samples/ (never writing made-up data):
 
@@ -16,7 +16,7 @@ delivering them (``deliver_events=False``), and every state machine execution an
 starts (the Splitter starts DocumentJob) is stopped right after it.
 
 The sample events in events/ are written by this module too (:func:`render_events`, or
-``python -m pagefan.local.invoke --write-events``), from template.yaml and samples/sample.pdf,
+``python -m pagefan.local.emulator.invocation --write-events``), from template.yaml and samples/sample.pdf,
 so they cannot drift from either; a test compares the committed files with what it renders.
 """
 
@@ -42,10 +42,10 @@ from pagefan import layout
 from pagefan.aws.jobs import JobStore
 from pagefan.formats import FORMAT_VERSION, JobInput, PageStatus, PdfExportInput, PdfExportMode
 from pagefan.job_ids import derive_job_id
-from pagefan.local.account import REGION, EmulatedAccount
-from pagefan.local.environments import InvocationResult
-from pagefan.local.stack import ACCOUNT_ID
-from pagefan.local.template import load_template
+from pagefan.local.emulator.account import REGION, EmulatedAccount
+from pagefan.local.emulator.environments import InvocationResult
+from pagefan.local.emulator.stack import ACCOUNT_ID
+from pagefan.local.emulator.template import load_template
 
 STACK_NAME = "pagefan"
 """The stack the sample events name (its buckets); `pagefan invoke` deploys under this name."""
@@ -843,9 +843,9 @@ def run_invoke(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pagefan.local.invoke --write-events``: regenerate events/."""
+    """``python -m pagefan.local.emulator.invocation --write-events``: regenerate events/."""
     parser = argparse.ArgumentParser(
-        prog="python -m pagefan.local.invoke",
+        prog="python -m pagefan.local.emulator.invocation",
         description="Write events/*.json from template.yaml and samples/sample.pdf.",
     )
     parser.add_argument("--write-events", action="store_true", help="rewrite the sample events")

@@ -18,8 +18,8 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from pagefan.local.intrinsics import Resolver, TemplateError, references, typed_parameters
-from pagefan.local.template import TranslatedTemplate
+from pagefan.local.emulator.intrinsics import Resolver, TemplateError, references, typed_parameters
+from pagefan.local.emulator.template import TranslatedTemplate
 
 ACCOUNT_ID = "123456789012"
 

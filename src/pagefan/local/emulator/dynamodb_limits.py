@@ -20,7 +20,7 @@ lock; a transaction checks and marks its items under that lock, waits out its wi
 then commits under it. Conditions are evaluated at commit, which is exact because nothing else can
 write a held item in between.
 
-Each refusal is counted in the account's :class:`~pagefan.local.contention.Contention`, under the
+Each refusal is counted in the account's :class:`~pagefan.local.emulator.contention.Contention`, under the
 partition key's value (the jobs table's partition key is the job id).
 """
 
@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pagefan.local.contention import Contention, Pressure
+from pagefan.local.emulator.contention import Contention, Pressure
 
 _DEFAULT_WINDOW_S = 0.005
 
@@ -209,7 +209,7 @@ def install() -> None:
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
         if not callable(getattr(DynamoDBBackend, name, None)):
             raise RuntimeError(
-                f"moto's DynamoDBBackend has no {name}: re-check pagefan.local.dynamodb_limits"
+                f"moto's DynamoDBBackend has no {name}: re-check pagefan.local.emulator.dynamodb_limits"
             )
     _wrap_single_write(DynamoDBBackend, "put_item", _put_key_and_size)
     _wrap_single_write(DynamoDBBackend, "update_item", _existing_key_and_size)

@@ -6,9 +6,22 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from pagefan.local.samples import A4, LETTER, make_sample_pdf, sample_words, write_sample
+from tests.documents import A4, LETTER, make_sample_pdf, sample_words, write_sample
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[1]
+
+
+SAMPLE_PAGES = 6
+
+
+@pytest.fixture(scope="module")
+def sample_pdf() -> bytes:
+    return make_sample_pdf(SAMPLE_PAGES)
+
+
+@pytest.fixture(scope="module")
+def sample_source_words() -> list[list[str]]:
+    return sample_words(SAMPLE_PAGES)
 
 
 def test_same_arguments_give_identical_bytes() -> None:

@@ -1,4 +1,6 @@
-"""Deterministic sample PDFs for the demo, the tests and the benchmarks (never shipped to Lambda).
+"""Deterministic sample PDFs for the tests and the benchmarks; nothing under src/ imports them.
+
+samples/sample.pdf, which `make demo` and the sample events use, is one of them (samples/README.md).
 
 The PDFs are written with pypdf alone: content streams are hand-written and use only the
 standard 14 fonts (no embedded font files), so the bytes depend on nothing but the arguments.
@@ -470,7 +472,7 @@ def make_sample_pdf(
             "/Author": author,
             "/Subject": f"{pages}-page sample document",
             "/Keywords": "pagefan, sample",
-            "/Creator": "pagefan.local.samples",
+            "/Creator": "tests.documents",
         }
     )
     buffer = BytesIO()

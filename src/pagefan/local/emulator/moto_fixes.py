@@ -13,7 +13,7 @@ if one stops applying).
 4. DynamoDB writes are not isolated from each other: concurrent requests read and write an item
    without a lock, so two transactions that ADD to one counter can lose an increment (or both
    pass a condition only one should). DynamoDB applies them one after another. Nor does moto
-   refuse anything for contention: :mod:`pagefan.local.dynamodb_limits` isolates the writes and,
+   refuse anything for contention: :mod:`pagefan.local.emulator.dynamodb_limits` isolates the writes and,
    while an account runs, refuses conflicts and throttles as DynamoDB does.
 5. Lambda drops a function's ``LoggingConfig``: ``get_function_configuration`` does not give the
    log group the function writes to (`pagefan cost JOB_ID` reads it there, as on AWS).
@@ -53,7 +53,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pagefan.local import dynamodb_limits
+from pagefan.local.emulator import dynamodb_limits
 
 HISTORY_EVENT_LIMIT = 25_000
 HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({HISTORY_EVENT_LIMIT})."
@@ -350,7 +350,7 @@ def _existing(owner: Any, name: str) -> Any:
     target = owner.__dict__.get(name)
     if target is None:
         raise RuntimeError(
-            f"moto changed: {owner.__qualname__}.{name} is gone; re-check pagefan.local.moto_fixes"
+            f"moto changed: {owner.__qualname__}.{name} is gone; re-check pagefan.local.emulator.moto_fixes"
         )
     return target
 

@@ -133,7 +133,9 @@ def install(
         version = '"version": "0", '
         with_account = default_input.replace(version, version + '"account": "<account>", ', 1)
         if with_account == default_input:
-            raise RuntimeError("moto's EventBridge target input changed: re-check pagefan.local.moto_hooks")
+            raise RuntimeError(
+                "moto's EventBridge target input changed: re-check pagefan.local.emulator.moto_hooks"
+            )
         EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = with_account
 
     def as_target_receives(original_event: Any) -> dict[str, Any]:

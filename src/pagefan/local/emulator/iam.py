@@ -41,7 +41,7 @@ from urllib.parse import urlparse
 
 import boto3
 
-from pagefan.local.stack import ACCOUNT_ID
+from pagefan.local.emulator.stack import ACCOUNT_ID
 
 RUNTIME_USER = "pagefan-local-runtime"
 """The IAM user the runtime acts as once enforcement is on (allowed everything)."""
@@ -406,7 +406,7 @@ def _checked_lambda_invoke(invoke: Callable[..., Any]) -> Callable[..., Any]:
 def install() -> None:
     """Teach moto the resources it does not evaluate (idempotent; inert while nothing is enforced).
 
-    Must run after :func:`pagefan.local.moto_hooks.install`, whose Lambda routing it wraps.
+    Must run after :func:`pagefan.local.emulator.moto_hooks.install`, whose Lambda routing it wraps.
     """
     global _installed
     if _installed:

@@ -24,7 +24,7 @@ from pagefan import layout
 from pagefan.aws.jobs import JobStore
 from pagefan.formats import JobInput, JobRecord, JobStatus, PageStatus
 from pagefan.job_ids import derive_job_id, job_id_of_execution
-from pagefan.local.cost import (
+from pagefan.local.client.cost import (
     InvocationReport,
     JobUsage,
     execution_counts,
@@ -32,7 +32,7 @@ from pagefan.local.cost import (
     request_ids_of_job,
     usage_from_reports,
 )
-from pagefan.local.job_logs import STATE_MACHINE, JobLogs, state_machine_log_group
+from pagefan.local.client.job_logs import STATE_MACHINE, JobLogs, state_machine_log_group
 
 # Lambda's log lines reach CloudWatch Logs within seconds; a job's first invocation starts after
 # its record is created, so the search starts a little before (clocks differ).

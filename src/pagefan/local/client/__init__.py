@@ -1,0 +1,8 @@
+"""A client of any pagefan stack, emulated or deployed: it speaks boto3 and nothing else.
+
+Owns uploading a document and following its job to the end (``runner``, ``jobs_client``), the
+job's logs (``job_logs``), its cost (``cost``) and the HTML gallery of its results (``gallery``).
+
+May import the shipped package (``pagefan.*`` outside ``local``); never moto or
+:mod:`pagefan.local.emulator`, so that it behaves the same against a deployed stack.
+"""
