@@ -1,4 +1,4 @@
-"""AWS clients, created once per execution environment and only when first used.
+"""AWS clients and the job store, created once per execution environment and only when first used.
 
 boto3 honours AWS_ENDPOINT_URL (and the per-service variants), which is how the local runtime
 points the same code at its emulated account.
@@ -7,10 +7,12 @@ points the same code at its emulated account.
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import boto3
 from botocore.config import Config
+
+from pagefan.aws.jobs import JobStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,3 +47,21 @@ def dynamodb_client() -> DynamoDBClient:
 def sfn_client() -> SFNClient:
     """The execution environment's Step Functions client."""
     return boto3.client("stepfunctions", config=_CONFIG)
+
+
+class JobsTableSettings(Protocol):
+    """What a function's settings say of the jobs table it keeps jobs in."""
+
+    @property
+    def jobs_table(self) -> str:
+        """The table's name."""
+
+    @property
+    def job_ttl_days(self) -> int:
+        """How long the table keeps a job's items."""
+
+
+@cache
+def job_store(settings: JobsTableSettings) -> JobStore:
+    """The execution environment's jobs table: the one ``settings`` name, on its DynamoDB client."""
+    return JobStore(dynamodb_client(), settings.jobs_table, ttl_days=settings.job_ttl_days)

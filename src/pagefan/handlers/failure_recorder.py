@@ -10,10 +10,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pagefan.aws.clients import dynamodb_client, sfn_client
-from pagefan.aws.jobs import JobStore
+from pagefan.aws.clients import job_store, sfn_client
 from pagefan.config import FailureRecorderSettings, load_settings
-from pagefan.handlers.observability import count, logger, metrics, tracer
+from pagefan.handlers.observability import count, logger, observed
 from pagefan.stages.failures import record_failure
 
 SETTINGS = load_settings(FailureRecorderSettings)
@@ -24,8 +23,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def _record(record: SQSRecord) -> None:
-    jobs = JobStore(dynamodb_client(), SETTINGS.jobs_table, ttl_days=SETTINGS.job_ttl_days)
-    for outcome in record_failure(json.loads(record.body), jobs=jobs, sfn=sfn_client(), settings=SETTINGS):
+    message = json.loads(record.body)
+    for outcome in record_failure(message, jobs=job_store(SETTINGS), sfn=sfn_client(), settings=SETTINGS):
         logger.warning(
             "failed invocation recorded",
             extra={
@@ -39,9 +38,7 @@ def _record(record: SQSRecord) -> None:
             count("FailedInvocationsRecorded")
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Record every failed invocation in the batch; report the ones that could not be recorded."""
     response = process_partial_response(

@@ -1,5 +1,6 @@
-"""The one Logger, Tracer and Metrics of every pagefan function.
+"""The one Logger, Tracer and Metrics of every pagefan function, and the decorator that applies them.
 
+Every handler is ``@observed`` and tags its job with :func:`tag_job` as soon as it knows it.
 The service name and metrics namespace come from POWERTOOLS_SERVICE_NAME and
 POWERTOOLS_METRICS_NAMESPACE in the template's Globals.
 
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -68,6 +70,20 @@ def _make_tracer() -> Tracer | NoTracer:
 logger = Logger()
 tracer: Tracer | NoTracer = _make_tracer()
 metrics = Metrics()
+
+HandlerT = TypeVar("HandlerT", bound=Callable[[dict[str, Any], LambdaContext], Any])
+
+
+def observed(handler: HandlerT) -> HandlerT:
+    """``handler`` with the Lambda context on every log line, a trace, and its metrics flushed.
+
+    Powertools' documented order: the Logger outermost, so that every line of the invocation
+    (the Tracer's and the Metrics' included) carries the request id, and ``clear_state`` drops the
+    keys the previous invocation's :func:`tag_job` added; the Metrics innermost, flushed in EMF
+    when the handler returns or raises.
+    """
+    traced = tracer.capture_lambda_handler(metrics.log_metrics(handler))
+    return cast(HandlerT, logger.inject_lambda_context(traced, clear_state=True))
 
 
 def tag_job(job_id: str, page_number: int | None = None) -> None:

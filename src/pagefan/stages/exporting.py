@@ -8,12 +8,12 @@ size has no room for it (pdf_render imports it lazily).
 from __future__ import annotations
 
 import hashlib
-import logging
 import posixpath
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from pagefan import layout
@@ -37,7 +37,8 @@ from pagefan.stages.page_results import iter_page_results, read_document_info
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-logger = logging.getLogger(__name__)
+# A child of the function's Powertools Logger: JSON lines with the job id and request id it carries.
+logger = Logger(child=True)
 
 
 # The SvgExporter's uploads hold at most this much besides the page being rendered (256 MB function).

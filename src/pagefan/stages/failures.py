@@ -15,7 +15,6 @@ rejected document.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,8 +29,6 @@ from pagefan.job_ids import derive_job_id, job_id_of_execution
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

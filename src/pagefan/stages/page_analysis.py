@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,8 +25,6 @@ from pagefan.stages.time_budget import memory_ceiling, time_budget
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-logger = logging.getLogger(__name__)
 
 # Data memory (RLIMIT_DATA) the PageWorker's process may hold while it analyses a page. Below the
 # function's MemorySize in template.yaml (1024 MB) by room for code and buffers, so a page whose

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger
 
 from pagefan import layout
 from pagefan.aws.executions import start_job_execution
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_stepfunctions import SFNClient
 
-logger = logging.getLogger(__name__)
+# A child of the function's Powertools Logger: JSON lines with the job id and request id it carries.
+logger = Logger(child=True)
 
 
 @dataclass(frozen=True)
