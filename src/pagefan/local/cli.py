@@ -34,8 +34,8 @@ EXIT_JOB_RUNNING = 3
 """`pagefan status`: the job has not ended yet (SPLITTING or RUNNING)."""
 DEFAULT_STACK_NAME = "pagefan"
 """The deployed stack the stack commands reach when neither --stack-name nor samconfig.toml names one."""
-SERVED_STACK_NAME = "pagefan-local"
-"""The stack `pagefan serve` deploys when neither --stack-name nor samconfig.toml names one."""
+LOCAL_STACK_NAME = "pagefan-local"
+"""The emulated stack of a local run; of `pagefan serve` when no --stack-name or samconfig.toml names one."""
 # Options that take several values after one flag, as the SAM CLI's do.
 MULTIPLE_VALUE_OPTIONS = frozenset({"--parameter-overrides"})
 
@@ -396,7 +396,7 @@ def run(
     if not stack_name:
         template = template or _default_template()
         parameters = _parameters(
-            parameter_overrides, config, template, stack_name=SERVED_STACK_NAME, region=REGION
+            parameter_overrides, config, template, stack_name=LOCAL_STACK_NAME, region=REGION
         )
     if debug:
         _show_runtime_logs(ctx)
@@ -410,7 +410,7 @@ def run(
                 dict[str, Any](),
             )
         else:
-            assert template is not None
+            assert template is not None  # resolved above for a local run
             runs, stats, costs = _run_locally(
                 files,
                 workers,
@@ -475,6 +475,7 @@ def _run_locally(
             enforce_iam=enforce_iam,
             lambda_time_scale=lambda_time_scale,
             parameters=parameters,
+            stack_name=LOCAL_STACK_NAME,
         ) as account,
     ):
         outputs = StackOutputs.from_outputs(account.deployment.outputs)
@@ -828,7 +829,7 @@ def logs(
     "--stack-name",
     default=None,
     metavar="NAME",
-    help=f"Name of the emulated stack [default: samconfig.toml's stack_name, else {SERVED_STACK_NAME}].",
+    help=f"Name of the emulated stack [default: samconfig.toml's stack_name, else {LOCAL_STACK_NAME}].",
 )
 @click.option(
     "--region",
@@ -868,7 +869,7 @@ def serve(
 
     template = template or _default_template()
     config = _config(config_file, config_env, template)
-    stack_name = stack_name or config.stack_name or SERVED_STACK_NAME
+    stack_name = stack_name or config.stack_name or LOCAL_STACK_NAME
     region = region or config.region or REGION
     parameters = _parameters(parameter_overrides, config, template, stack_name=stack_name, region=region)
     if debug:
