@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pypdf
@@ -17,6 +19,7 @@ from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 
 PAGEFAN = str(Path(sys.executable).parent / "pagefan")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pagefan(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -37,10 +40,10 @@ def _reaching(account: EmulatedAccount) -> dict[str, str]:
 
 
 def run_on_stack(stack: Pipeline, document: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    """`pagefan run --stack` of ``document`` from another process, its outputs into ``out/`` beside it."""
+    """`pagefan run --stack-name` of ``document`` from another process, outputs into ``out/`` beside it."""
     return _pagefan(
         "run",
-        "--stack",
+        "--stack-name",
         stack.account.stack_name,
         str(document),
         "--out",
@@ -62,13 +65,19 @@ def test_run_on_a_deployed_stack_uploads_follows_and_downloads(tmp_path: Path) -
         summary = json.loads(result.stdout.splitlines()[-1])
         # and its status and a (pointless) retry are one command away
         status = _pagefan(
-            "status", summary["job_id"], "--stack", stack.account.stack_name, "--json", cwd=tmp_path, env=env
+            "status",
+            summary["job_id"],
+            "--stack-name",
+            stack.account.stack_name,
+            "--json",
+            cwd=tmp_path,
+            env=env,
         )
         retry = _pagefan(
-            "retry", summary["job_id"], "--stack", stack.account.stack_name, cwd=tmp_path, env=env
+            "retry", summary["job_id"], "--stack-name", stack.account.stack_name, cwd=tmp_path, env=env
         )
         unknown = _pagefan(
-            "status", "no-such-job", "--stack", stack.account.stack_name, cwd=tmp_path, env=env
+            "status", "no-such-job", "--stack-name", stack.account.stack_name, cwd=tmp_path, env=env
         )
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["status"] == "COMPLETED"
@@ -93,10 +102,12 @@ def test_cost_of_one_job_is_lambdas_billed_durations_as_the_runtime_measured_the
         env = _reaching(stack.account)
         # WHEN pagefan prices the job by its id
         result = _pagefan(
-            "cost", record.job_id, "--stack", stack.account.stack_name, "--json", cwd=tmp_path, env=env
+            "cost", record.job_id, "--stack-name", stack.account.stack_name, "--json", cwd=tmp_path, env=env
         )
-        text = _pagefan("cost", record.job_id, "--stack", stack.account.stack_name, cwd=tmp_path, env=env)
-        unknown = _pagefan("cost", "0" * 32, "--stack", stack.account.stack_name, cwd=tmp_path, env=env)
+        text = _pagefan(
+            "cost", record.job_id, "--stack-name", stack.account.stack_name, cwd=tmp_path, env=env
+        )
+        unknown = _pagefan("cost", "0" * 32, "--stack-name", stack.account.stack_name, cwd=tmp_path, env=env)
         functions = {name: (f.stats, f.spec.memory_mb) for name, f in stack.account.functions.items()}
     assert result.returncode == 0, result.stderr
     bill = json.loads(result.stdout)
@@ -127,7 +138,7 @@ def test_run_of_an_unknown_stack_is_a_usage_error(tmp_path: Path) -> None:
     document.write_bytes(make_sample_pdf(1))
     with pipeline(tmp_path / "account") as stack:
         env = _reaching(stack.account)
-        result = _pagefan("run", "--stack", "no-such-stack", str(document), cwd=tmp_path, env=env)
+        result = _pagefan("run", "--stack-name", "no-such-stack", str(document), cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert "cannot read stack no-such-stack" in result.stderr
     assert "Traceback" not in result.stderr
@@ -211,9 +222,18 @@ def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in out + err
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def test_serve_keeps_an_account_that_other_commands_reach(tmp_path: Path) -> None:
+    # GIVEN an account served on a chosen port, its stack named by the project's samconfig.toml
+    port = _free_port()
     server = subprocess.Popen(
-        [PAGEFAN, "serve", "--workers", "1"],
+        [PAGEFAN, "serve", "--workers", "1", "--port", str(port)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -228,21 +248,78 @@ def test_serve_keeps_an_account_that_other_commands_reach(tmp_path: Path) -> Non
                 exports[name] = value
             if line.strip().startswith("pagefan run"):
                 break
+        assert exports["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
+        stack = tomllib.loads((ROOT / "samconfig.toml").read_text())["default"]["global"]["parameters"][
+            "stack_name"
+        ]
         document = tmp_path / "served.pdf"
         document.write_bytes(make_sample_pdf(2))
         env = {**os.environ, **exports}
+        # WHEN a document runs on it, and the stack commands name no stack: samconfig.toml does
         result = _pagefan(
-            "run", "--stack", "pagefan-local", str(document), "--json", "--out", "out", cwd=tmp_path, env=env
+            "run", "--stack-name", stack, str(document), "--json", "--out", "out", cwd=tmp_path, env=env
         )
         assert result.returncode == 0, result.stderr
         job_id = json.loads(result.stdout.splitlines()[-1])["job_id"]
-        status = _pagefan("status", job_id, "--stack", "pagefan-local", cwd=tmp_path, env=env)
+        status = _pagefan("status", job_id, cwd=tmp_path, env=env)
         assert status.returncode == 0 and f"job {job_id}: COMPLETED" in status.stdout
-        cost = _pagefan("cost", job_id, "--stack", "pagefan-local", "--json", cwd=tmp_path, env=env)
+        cost = _pagefan("cost", job_id, "--json", cwd=tmp_path, env=env)
         assert cost.returncode == 0, cost.stderr
         items = {item["what"]: item["quantity"] for item in json.loads(cost.stdout)["items"]}
         assert items["Lambda PageWorker requests"] == 2
+        # THEN another config file names another stack, its environments theirs, and the command line wins
+        config = tmp_path / "samconfig.toml"
+        config.write_text(
+            'version = 0.1\n[default.deploy.parameters]\nstack_name = "elsewhere"\n'
+            f'[staging.global.parameters]\nstack_name = "{stack}"\n'
+        )
+        elsewhere = _pagefan("status", job_id, "--config-file", str(config), cwd=tmp_path, env=env)
+        staging = _pagefan(
+            "status", job_id, "--config-file", str(config), "--config-env", "staging", cwd=tmp_path, env=env
+        )
+        named = _pagefan(
+            "status", job_id, "--config-file", str(config), "--stack-name", stack, cwd=tmp_path, env=env
+        )
+        # and --region reaches another region of the account, where the stack is not
+        other_region = _pagefan("status", job_id, "--region", "eu-west-1", cwd=tmp_path, env=env)
     finally:
         server.send_signal(signal.SIGINT)
         server.communicate(timeout=30)
     assert server.returncode == 0
+    assert elsewhere.returncode == 2 and "cannot read stack elsewhere" in elsewhere.stderr
+    assert staging.returncode == 0 and named.returncode == 0
+    assert other_region.returncode == 2 and f"cannot read stack {stack}" in other_region.stderr
+
+
+def test_invoke_takes_the_event_on_stdin_env_vars_and_debug(tmp_path: Path) -> None:
+    # GIVEN variables for every function and for JobMetrics alone (which wins), and one the template lacks
+    env_vars = tmp_path / "env.json"
+    env_vars.write_text(
+        json.dumps(
+            {
+                "Parameters": {"POWERTOOLS_SERVICE_NAME": "every-function"},
+                "JobMetrics": {"POWERTOOLS_SERVICE_NAME": "job-metrics-only", "NOT_IN_TEMPLATE": "x"},
+            }
+        )
+    )
+    # WHEN JobMetrics is invoked with its sample event on standard input, with the runtime's logs
+    result = subprocess.run(
+        [PAGEFAN, "invoke", "JobMetrics", "-e", "-", "--env-vars", str(env_vars), "--debug"],
+        input=(ROOT / "events" / "job_metrics.json").read_text(),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
+
+    # THEN the function answers for the event it read, with the variable in its environment
+    assert result.returncode == 0, result.stderr
+    job_id = json.loads((ROOT / "events" / "combiner.json").read_text())["job_id"]
+    assert json.loads(result.stdout) == {"job_id": job_id, "status": "FAILED"}
+    [failed] = [json.loads(line) for line in result.stderr.splitlines() if '"job failed"' in line]
+    assert failed["service"] == "job-metrics-only"
+    assert "--env-vars: NOT_IN_TEMPLATE is not an environment variable of JobMetrics" in result.stderr
+    # and --debug shows the runtime's own lines: the deployment and the invocation
+    assert "pagefan.local.emulator.account: deploying stack pagefan" in result.stderr
+    assert "pagefan.local.emulator.environments: JobMetrics: succeeded" in result.stderr

@@ -26,16 +26,9 @@ from pagefan.aws.jobs import JobStore
 from pagefan.formats import PageResult, PageStatus
 from pagefan.job_ids import derive_job_id
 from pagefan.local.cli import main
-from pagefan.local.emulator.invocation import (
-    PDF_MERGE_EVENT,
-    Invoker,
-    event_file_name,
-    open_account,
-    render_events,
-    template_functions,
-    without_tracebacks,
-)
-from pagefan.local.emulator.template import load_template
+from pagefan.local.emulator.invocation import Invoker, open_account, without_tracebacks
+from pagefan.local.emulator.sample_events import PDF_MERGE_EVENT, event_file_name, render_events
+from pagefan.local.emulator.template import load_template, template_functions
 from tests.documents import sample_words
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,8 +93,7 @@ def test_committed_events_are_what_the_template_and_sample_give() -> None:
     assert sorted(path.name for path in EVENTS.glob("*.json")) == sorted(rendered)
     for name, text in rendered.items():
         assert (EVENTS / name).read_text(encoding="utf-8") == text, (
-            f"events/{name} is out of date: run "
-            ".venv/bin/python -m pagefan.local.emulator.invocation --write-events"
+            f"events/{name} is out of date: run .venv/bin/pagefan events --write"
         )
 
 

@@ -270,7 +270,7 @@ def _pagefan(operated: Operated, *args: str) -> subprocess.CompletedProcess[str]
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     return subprocess.run(
-        [PAGEFAN, *args, "--stack", operated.stack.account.stack_name],
+        [PAGEFAN, *args, "--stack-name", operated.stack.account.stack_name],
         capture_output=True,
         text=True,
         env=env,

@@ -14,7 +14,8 @@ import pypdf
 import yaml
 
 from pagefan.formats import JobStatus, PageStatus
-from pagefan.local.emulator.invocation import event_file_name, run_invoke
+from pagefan.local.emulator.invocation import run_invoke
+from pagefan.local.emulator.sample_events import event_file_name
 from pagefan.local.emulator.template import load_template
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import TEMPLATE, pipeline

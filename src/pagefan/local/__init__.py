@@ -6,8 +6,10 @@ Two wings and the command:
   IAM enforcement, function environments, the moto corrections and the limits AWS would impose.
 * :mod:`pagefan.local.client` works against any stack, emulated or deployed, through boto3 alone:
   upload, follow and download a job, status, retry, logs, cost and the gallery.
-* :mod:`pagefan.local.cli` is the command: it parses options and calls one wing or the other.
+* :mod:`pagefan.local.cli` is the command: it parses options and calls one wing or the other;
+  :mod:`pagefan.local.sam_conventions` reads what the SAM CLI reads (parameter overrides,
+  samconfig.toml, --env-vars files) for it.
 
-Imports run one way: ``cli`` → ``emulator`` and ``client``; the two wings never import each other,
-and neither imports the command.
+Imports run one way: ``cli`` → ``sam_conventions``, ``emulator`` and ``client``; the two wings never
+import each other, and neither imports the command.
 """

@@ -21,6 +21,7 @@ import itertools
 import json
 import logging
 import os
+import socket
 import threading
 import time
 import urllib.request
@@ -47,6 +48,7 @@ from pagefan.local.emulator.iam import IamEnforcement
 from pagefan.local.emulator.stack import ACCOUNT_ID, Deployment, QueueSubscription, StackDeployer
 from pagefan.local.emulator.template import translate
 
+_LOG = logging.getLogger(__name__)
 REGION = "us-east-1"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -75,6 +77,20 @@ def unreserved_concurrency(memory_mb: int) -> int:
     """
     total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     return max(1, min(32, total_mb // 4 // max(memory_mb, 128)))
+
+
+def _check_port_free(port: int) -> None:
+    """Raise PortUnavailable unless ``port`` can be bound on 127.0.0.1.
+
+    moto's server binds in its own thread and, when it cannot, waits for ever: so ask first.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As werkzeug's server does: a port whose last connections are closing is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise PortUnavailable(f"port {port} on 127.0.0.1 is unavailable: {error.strerror}") from None
 
 
 def job_of(event: Any) -> str | None:
@@ -117,8 +133,13 @@ class _Delivery:
     """Whether the fault plan may crash its attempts (S3's deliveries; not the job events')."""
 
 
-# Polling and deadlines sized for a laptop; every other parameter keeps the template's default.
+# Polling and deadlines sized for a laptop, where the template declares them; every other
+# parameter keeps the template's default.
 LOCAL_PARAMETERS = {"PollIntervalSeconds": "1"}
+
+
+class PortUnavailable(Exception):
+    """The port asked for the emulated services is taken (or not this user's to take)."""
 
 
 @dataclass
@@ -153,8 +174,13 @@ class EmulatedAccount:
         deliver_events: bool = True,
         enforce_iam: bool = False,
         dynamodb_limits: DynamoDbLimits | None = None,
+        region: str = REGION,
+        port: int = 0,
     ) -> None:
         self.template_path = template_path
+        self.region = region
+        # The emulated services' port on 127.0.0.1 (0: any free port).
+        self.port = port
         # Environments at once of each function without reserved concurrency (None: what memory allows).
         self.workers = workers
         # Lambda's asynchronous clock (retry delays, throttle backoff, event age) runs this many
@@ -163,7 +189,8 @@ class EmulatedAccount:
             raise ValueError("lambda_time_scale must be positive")
         self.lambda_time_scale = lambda_time_scale
         self.work_dir = work_dir
-        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        self._requested_parameters = dict(parameters or {})
+        self.parameters = {**LOCAL_PARAMETERS, **self._requested_parameters}
         self.schedule = FaultSchedule(faults or FaultPlan())
         self.stack_name = stack_name
         self.function_overrides = function_overrides or {}
@@ -227,10 +254,13 @@ class EmulatedAccount:
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         (self.work_dir / "logs").mkdir(exist_ok=True)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        if self.port:
+            _check_port_free(self.port)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        _LOG.debug("emulated services listen on %s", self.endpoint)
         # The Step Functions engine builds its own clients against localhost:MOTO_PORT.
         os.environ["MOTO_PORT"] = str(port)
         # moto's backends live in the process, not the server: start from an empty account.
@@ -252,10 +282,18 @@ class EmulatedAccount:
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
-            region_name=REGION,
+            region_name=self.region,
         )
-        translated = translate(self.template_path, self.parameters, region=REGION)
-        deployer = StackDeployer(self.client, stack_name=self.stack_name, region=REGION)
+        translated = translate(self.template_path, self.parameters, region=self.region)
+        declared = translated.cloudformation.get("Parameters") or {}
+        self.parameters = {
+            **{name: value for name, value in LOCAL_PARAMETERS.items() if name in declared},
+            **self._requested_parameters,
+        }
+        _LOG.debug(
+            "deploying stack %s in %s with parameters %s", self.stack_name, self.region, self.parameters
+        )
+        deployer = StackDeployer(self.client, stack_name=self.stack_name, region=self.region)
         self.deployment = deployer.deploy(translated, self.parameters)
         # The template as deployed and the values its intrinsics took: static checks of the roles
         # (tests/security) resolve the same policies the account holds.
@@ -264,8 +302,8 @@ class EmulatedAccount:
         base_env = {
             **CREDENTIALS,
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
             # No X-Ray daemon runs locally; traces would only be dropped.
             "POWERTOOLS_TRACE_DISABLED": "true",
             "PATH": os.environ.get("PATH", ""),
@@ -302,7 +340,7 @@ class EmulatedAccount:
         )
         threading.Thread(target=self._dispatch, name="lambda-async-queue", daemon=True).start()
         if self.enforce_iam:
-            self.iam = IamEnforcement(region=REGION)
+            self.iam = IamEnforcement(region=self.region)
             self.session = self.iam.enable(self.client, self.functions)
         self._publish_stack()
         # Queue polling is asynchronous delivery too: held with the S3 events.
@@ -314,12 +352,20 @@ class EmulatedAccount:
                 daemon=True,
             ).start()
         self.timeline.add("deployed", resources=len(self.deployment.physical_ids))
+        _LOG.debug(
+            "stack %s deployed: %d resources, %d functions; not emulated: %s",
+            self.stack_name,
+            len(self.deployment.physical_ids),
+            len(self.functions),
+            ", ".join(self.deployment.not_emulated) or "nothing",
+        )
         return self.deployment
 
     def stop(self) -> None:
         """Stop every execution environment and the emulated services."""
         from pagefan.local.emulator import dynamodb_limits, moto_hooks
 
+        _LOG.debug("stopping the emulated account")
         self._stopping.set()
         with self._deliveries_changed:
             self._deliveries_changed.notify_all()
@@ -416,6 +462,7 @@ class EmulatedAccount:
 
     def _deliver_async(self, function_arn: str, event: dict[str, Any], *, faults: bool = True) -> None:
         if not self.deliver_events:
+            _LOG.debug("holding an S3 notification for %s", function_arn)
             self.held_events.append((function_arn, event))
             return
         copies = self.schedule.copies() if faults else 1
@@ -529,7 +576,7 @@ class EmulatedAccount:
 
     def _delivery_failed(self, delivery: _Delivery, error: Exception) -> None:
         if not self._stopping.is_set():  # the account is going away: what was in flight goes with it
-            logging.getLogger(__name__).exception("asynchronous delivery failed")
+            _LOG.exception("asynchronous delivery failed")
             self.failed_deliveries.append({"function": delivery.function_arn, "error": repr(error)})
         self._finished(delivery)
 
@@ -585,7 +632,7 @@ class EmulatedAccount:
             self._publish_execution_status(execution_arn)
         except Exception:  # a lost status change must be seen, not swallowed by the pool
             if not self._stopping.is_set():
-                logging.getLogger(__name__).exception("could not publish the end of %s", execution_arn)
+                _LOG.exception("could not publish the end of %s", execution_arn)
 
     def _publish_execution_status(self, execution_arn: str) -> None:
         """Publish what AWS publishes when an execution ends: its status change on the default bus."""
@@ -645,7 +692,7 @@ class EmulatedAccount:
             except Exception:
                 if self._stopping.is_set():
                     return
-                logging.getLogger(__name__).exception("polling %s failed", name)
+                _LOG.exception("polling %s failed", name)
                 time.sleep(1)
 
     def _deliver_batch(
@@ -667,7 +714,7 @@ class EmulatedAccount:
                     "md5OfBody": message["MD5OfBody"],
                     "eventSource": "aws:sqs",
                     "eventSourceARN": subscription.queue_arn,
-                    "awsRegion": REGION,
+                    "awsRegion": self.region,
                 }
                 for message in messages
             ]

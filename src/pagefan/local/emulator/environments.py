@@ -346,6 +346,7 @@ class FunctionEnvironments:
             if self._idle:
                 return self._idle.pop()
             log_path = self._log_dir / f"{self.spec.logical_id}-{len(self._all) + 1}.log"
+            _LOG.debug("%s: starting execution environment %d", self.spec.logical_id, len(self._all) + 1)
             environment = _Environment(self.spec, dict(self._env), log_path)
             self._all.append(environment)
             return environment
@@ -469,6 +470,14 @@ class FunctionEnvironments:
         return InvocationResult(self.spec.logical_id, False, None, error_type, message, 0.0, 0.0, False)
 
     def _record(self, result: InvocationResult) -> None:
+        _LOG.debug(
+            "%s: %s in %.0f ms%s, %.0f MB",
+            result.function,
+            "succeeded" if result.ok else f"failed ({result.error_type})",
+            result.duration_ms,
+            f" after a {result.init_ms:.0f} ms cold start" if result.cold_start else "",
+            result.max_rss_mb,
+        )
         with self._lock:
             self.stats.invocations += 1
             self.stats.errors += 0 if result.ok else 1

@@ -15,51 +15,38 @@ Nothing else runs behind the user's back: the account holds S3 notifications ins
 delivering them (``deliver_events=False``), and every state machine execution an invocation
 starts (the Splitter starts DocumentJob) is stopped right after it.
 
-The sample events in events/ are written by this module too (:func:`render_events`, or
-``python -m pagefan.local.emulator.invocation --write-events``), from template.yaml and samples/sample.pdf,
-so they cannot drift from either; a test compares the committed files with what it renders.
+The sample events it is given by default are those of events/
+(:mod:`pagefan.local.emulator.sample_events`).
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
-import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import FORMAT_VERSION, JobInput, PageStatus, PdfExportInput, PdfExportMode
-from pagefan.job_ids import derive_job_id
-from pagefan.local.emulator.account import REGION, EmulatedAccount
+from pagefan.formats import PageStatus, PdfExportInput, PdfExportMode
+from pagefan.local.emulator.account import EmulatedAccount
 from pagefan.local.emulator.environments import InvocationResult
-from pagefan.local.emulator.stack import ACCOUNT_ID
-from pagefan.local.emulator.template import load_template
-
-STACK_NAME = "pagefan"
-"""The stack the sample events name (its buckets); `pagefan invoke` deploys under this name."""
-SAMPLE_NAME = "sample.pdf"
-SAMPLE_DEADLINE = "2099-01-01T00:00:00.000Z"
-"""Deadline of the sample JobInput: far enough that no run ever reaches it."""
-# Fixed, so that the generated event files are the same bytes on every run.
-SAMPLE_EVENT_TIME = datetime(2026, 1, 1, tzinfo=UTC)
-SPLITTER = "Splitter"
-PAGE_WORKER = "PageWorker"
-PDF_EXPORTER = "PdfExporter"
-# The PdfExporter takes two shapes from DocumentJob: a part (its event file) and the merge (this one).
-PDF_MERGE_EVENT = "pdf_exporter_merge.json"
-_FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+from pagefan.local.emulator.sample_events import (
+    PAGE_WORKER,
+    PDF_EXPORTER,
+    SPLITTER,
+    STACK_NAME,
+    event_file_name,
+    s3_put_event,
+)
+from pagefan.local.emulator.template import load_template, template_functions
 
 Say = Callable[[str], None]
 
@@ -94,15 +81,6 @@ class Invocation:
 # --- the template and the event file ---------------------------------------------------------
 
 
-def template_functions(template: dict[str, Any]) -> list[str]:
-    """The logical ids of the template's functions, sorted."""
-    return sorted(
-        logical_id
-        for logical_id, resource in template["Resources"].items()
-        if resource.get("Type") in _FUNCTION_TYPES
-    )
-
-
 def check_function(template_path: Path, function: str) -> None:
     """Raise UsageProblem unless ``function`` is a function's logical id in the template."""
     functions = template_functions(load_template(template_path))
@@ -112,305 +90,57 @@ def check_function(template_path: Path, function: str) -> None:
         )
 
 
+STDIN = Path("-")
+"""The event path that stands for standard input, as for `sam local invoke -e -`."""
+
+
 def read_event(path: Path) -> Any:
-    """Read an event file (any JSON value, as Lambda accepts), or raise UsageProblem."""
+    """Read an event file, or standard input for ``-``: any JSON value, as Lambda accepts.
+
+    Raises UsageProblem when there is no such file or it holds no JSON.
+    """
+    if path == STDIN:
+        return _parse_event(sys.stdin.read(), "the event on standard input")
     if not path.exists():
         raise UsageProblem(f"event file {path}: no such file")
     if path.is_dir():
         raise UsageProblem(f"event file {path} is a directory; give a JSON file")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise UsageProblem(f"event file {path} cannot be read: {error.strerror}") from None
     except UnicodeDecodeError:
         raise UsageProblem(f"event file {path} is not UTF-8 text") from None
+    return _parse_event(text, f"event file {path}")
+
+
+def _parse_event(text: str, origin: str) -> Any:
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise UsageProblem(
-            f"event file {path} is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+            f"{origin} is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
-
-
-# --- events as AWS sends them ------------------------------------------------------------------
-
-
-def s3_put_event(
-    bucket: str,
-    key: str,
-    *,
-    size: int,
-    etag: str,
-    version_id: str | None = None,
-    event_time: datetime | None = None,
-) -> dict[str, Any]:
-    """An S3 ``ObjectCreated:Put`` notification for one object, shaped as S3 sends it to Lambda.
-
-    The key is URL-encoded as S3 does (``/`` kept). ``versionId`` is present only when given:
-    S3 sends it for objects of versioned buckets.
-    """
-    moment = event_time or datetime.now(UTC)
-    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag.strip('"')}
-    if version_id is not None:
-        obj["versionId"] = version_id
-    # S3's sequencer orders events for one key: a hexadecimal value that grows with time.
-    obj["sequencer"] = f"{int(moment.timestamp() * 1e6):018X}"
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": REGION,
-                "eventTime": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "eventName": "ObjectCreated:Put",
-                "userIdentity": {"principalId": "AWS:EXAMPLE"},
-                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "responseElements": {
-                    "x-amz-request-id": "EXAMPLE123456789",
-                    "x-amz-id-2": "EXAMPLE123/5678abcdefghijklambdaisawesome/mnopqrstuvwxyzABCDEFGH",
-                },
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "pagefan-sample-event",
-                    "bucket": {
-                        "name": bucket,
-                        "ownerIdentity": {"principalId": "EXAMPLE"},
-                        "arn": f"arn:aws:s3:::{bucket}",
-                    },
-                    "object": obj,
-                },
-            }
-        ]
-    }
-
-
-def _s3_bucket_name(template: dict[str, Any], function: str, stack_name: str) -> str:
-    """The name of the bucket whose S3 events trigger ``function``, for a stack of that name."""
-    resources = template["Resources"]
-    pseudo = {
-        "AWS::StackName": stack_name,
-        "AWS::AccountId": ACCOUNT_ID,
-        "AWS::Region": REGION,
-        "AWS::Partition": "aws",
-    }
-    events = resources[function].get("Properties", {}).get("Events", {})
-    bucket_refs = [
-        source["Properties"]["Bucket"]["Ref"] for source in events.values() if source.get("Type") == "S3"
-    ]
-    # A bucket's own NotificationConfiguration (the template wires S3 to its functions that way, so that the
-    # invoke permission can name the bucket).
-    bucket_refs += [
-        logical_id
-        for logical_id, resource in resources.items()
-        if resource.get("Type") == "AWS::S3::Bucket"
-        and any(
-            config.get("Function") == {"Fn::GetAtt": [function, "Arn"]}
-            for config in resource.get("Properties", {})
-            .get("NotificationConfiguration", {})
-            .get("LambdaConfigurations", [])
-        )
-    ]
-    for bucket_ref in bucket_refs:
-        name = resources[bucket_ref]["Properties"]["BucketName"]
-        text = name["Fn::Sub"] if isinstance(name, dict) else name
-        resolved = re.sub(r"\$\{([^}]+)\}", lambda m: pseudo.get(m.group(1), m.group(0)), str(text))
-        if "${" in resolved:
-            raise ValueError(f"the name of {bucket_ref} depends on more than the stack: {text}")
-        return resolved
-    raise ValueError(f"{function} has no S3 event source in the template")
-
-
-def _state_machine_tasks(template: dict[str, Any]) -> set[str]:
-    """Functions a state machine of the template invokes (their ARN is one of its substitutions)."""
-    tasks = set()
-    for resource in template["Resources"].values():
-        if resource.get("Type") != "AWS::Serverless::StateMachine":
-            continue
-        for value in resource.get("Properties", {}).get("DefinitionSubstitutions", {}).values():
-            if isinstance(value, dict) and isinstance(value.get("Fn::GetAtt"), list):
-                tasks.add(value["Fn::GetAtt"][0])
-    return tasks
-
-
-def _sqs_consumers(template: dict[str, Any]) -> dict[str, str]:
-    """Function logical id → logical id of the queue its SQS event reads."""
-    consumers = {}
-    for name, resource in template["Resources"].items():
-        for spec in resource.get("Properties", {}).get("Events", {}).values():
-            if spec.get("Type") == "SQS":
-                queue = spec["Properties"]["Queue"]
-                consumers[name] = queue["Fn::GetAtt"][0] if isinstance(queue, dict) else str(queue)
-    return consumers
-
-
-def _event_rule_consumers(template: dict[str, Any]) -> set[str]:
-    """Logical ids of the functions an EventBridge rule invokes (SAM ``EventBridgeRule`` events)."""
-    return {
-        name
-        for name, resource in template["Resources"].items()
-        for spec in resource.get("Properties", {}).get("Events", {}).values()
-        if spec.get("Type") == "EventBridgeRule"
-    }
-
-
-def job_event(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-    """A job event of the stack's bus as EventBridge hands it to a target (DocumentJob's source)."""
-    return {
-        "version": "0",
-        "id": "00000000-0000-0000-0000-000000000003",
-        "detail-type": detail_type,
-        "source": "pagefan",
-        "account": ACCOUNT_ID,
-        "time": SAMPLE_EVENT_TIME.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": REGION,
-        "resources": [],
-        "detail": detail,
-    }
-
-
-def sqs_event(queue_logical_id: str, stack_name: str, body: str) -> dict[str, Any]:
-    """An SQS event of one message, as Lambda's poller delivers it."""
-    return {
-        "Records": [
-            {
-                "messageId": "00000000-0000-0000-0000-000000000002",
-                "receiptHandle": "sample-receipt-handle",
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": str(int(SAMPLE_EVENT_TIME.timestamp() * 1000)),
-                },
-                "messageAttributes": {},
-                "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{stack_name}-{queue_logical_id}",
-                "awsRegion": REGION,
-            }
-        ]
-    }
-
-
-def event_file_name(function: str) -> str:
-    """events/ file of a function's sample event: ``PageWorker`` → ``page_worker.json``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", function).lower() + ".json"
-
-
-def render_events(template_path: Path, *, stack_name: str = STACK_NAME) -> dict[str, str]:
-    """The sample event files of events/, by file name, from the template and samples/sample.pdf.
-
-    Splitter: the upload of samples/sample.pdf to the raw bucket, without versionId so that the
-    job id is deterministic. PageWorker: page 1 of that job as the Splitter writes it (size and
-    ETag come from the Splitter's own split code). Every function a state machine invokes: the
-    JobInput of that job, except the PdfExporter: the first part of that job (parts of the template's
-    default PdfPagesPerPart), and in ``pdf_exporter_merge.json`` the merge of its parts. Raises
-    ValueError for a function no sample event is known for.
-    """
-    from pagefan.domain.split import open_document, split_pages
-
-    template = load_template(template_path)
-    sample = (template_path.parent / "samples" / SAMPLE_NAME).read_bytes()
-    raw_bucket = _s3_bucket_name(template, SPLITTER, stack_name)
-    work_bucket = _s3_bucket_name(template, PAGE_WORKER, stack_name)
-    etag = hashlib.md5(sample, usedforsecurity=False).hexdigest()
-    job_id = derive_job_id(raw_bucket, SAMPLE_NAME, None, etag)
-    reader = open_document(sample, max_bytes=len(sample), max_pages=len(sample))
-    _, first_page = next(split_pages(reader))
-    events: dict[str, Any] = {
-        SPLITTER: s3_put_event(
-            raw_bucket, SAMPLE_NAME, size=len(sample), etag=etag, event_time=SAMPLE_EVENT_TIME
-        ),
-        PAGE_WORKER: s3_put_event(
-            work_bucket,
-            layout.page_key(job_id, 1),
-            size=len(first_page),
-            etag=hashlib.md5(first_page, usedforsecurity=False).hexdigest(),
-            event_time=SAMPLE_EVENT_TIME,
-        ),
-    }
-    job_input = JobInput(job_id=job_id, pages_total=len(reader.pages), deadline=SAMPLE_DEADLINE).to_dict()
-    tasks = _state_machine_tasks(template)
-    queue_consumers = _sqs_consumers(template)
-    rule_consumers = _event_rule_consumers(template)
-    for function in template_functions(template):
-        if function in events:
-            continue
-        if function in queue_consumers:
-            # What Lambda sends to the on-failure destination when page 1 failed every attempt.
-            failure = {
-                "version": "1.0",
-                "timestamp": SAMPLE_EVENT_TIME.isoformat(),
-                "requestContext": {
-                    "requestId": "00000000-0000-0000-0000-000000000001",
-                    "functionArn": (
-                        f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{stack_name}-{PAGE_WORKER}:$LATEST"
-                    ),
-                    "condition": "RetriesExhausted",
-                    "approximateInvokeCount": 3,
-                },
-                "requestPayload": events[PAGE_WORKER],
-                "responseContext": {
-                    "statusCode": 200,
-                    "executedVersion": "$LATEST",
-                    "functionError": "Unhandled",
-                },
-                "responsePayload": {
-                    "errorType": "ResourceNotFoundException",
-                    "errorMessage": "Requested resource not found",
-                },
-            }
-            events[function] = sqs_event(queue_consumers[function], stack_name, json.dumps(failure))
-            continue
-        if function in rule_consumers:
-            # The JobFailed event DocumentJob publishes when that job's page 1 failed.
-            events[function] = job_event(
-                "JobFailed",
-                {
-                    "format_version": FORMAT_VERSION,
-                    "job_id": job_id,
-                    "status": "FAILED",
-                    "stage": "pages",
-                    "reason": (
-                        f"1 of {len(reader.pages)} pages could not be processed. First failure: page 1: "
-                        "Page 1 has an empty or invalid page size."
-                    ),
-                },
-            )
-            continue
-        if function not in tasks:
-            raise ValueError(f"no sample event is known for {function}: teach render_events its event")
-        events[function] = job_input
-    files = {event_file_name(function): event for function, event in events.items()}
-    if PDF_EXPORTER in events:
-        job = JobInput.from_dict(job_input)
-        pages_per_part = int(template["Parameters"]["PdfPagesPerPart"]["Default"])
-        part = PdfExportInput(PdfExportMode.PART, job, pages_per_part, first_page=1)
-        files[event_file_name(PDF_EXPORTER)] = part.to_dict()
-        files[PDF_MERGE_EVENT] = PdfExportInput(PdfExportMode.MERGE, job, pages_per_part).to_dict()
-    return {
-        name: json.dumps(event, indent=2, ensure_ascii=False) + "\n" for name, event in sorted(files.items())
-    }
-
-
-def write_events(template_path: Path, directory: Path | None = None) -> list[Path]:
-    """Write :func:`render_events` into ``directory`` (default: events/ beside the template)."""
-    target = directory or template_path.parent / "events"
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in render_events(template_path).items():
-        path = target / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
 
 
 # --- invoking -----------------------------------------------------------------------------------
 
 
-def open_account(template_path: Path, work_dir: Path, *, enforce_iam: bool = True) -> EmulatedAccount:
+def open_account(
+    template_path: Path,
+    work_dir: Path,
+    *,
+    enforce_iam: bool = True,
+    parameters: Mapping[str, str] | None = None,
+    environment: Mapping[str, Mapping[str, str]] | None = None,
+) -> EmulatedAccount:
     """An emulated account for `pagefan invoke` (start it with ``with``).
 
-    Deployed as the stack the sample events name, holding S3 notifications instead of delivering
-    them, with one environment per function (invocations run one at a time). The function runs as
-    its own role with IAM enforced (unless ``enforce_iam`` is False), as `pagefan run` does: what
-    its role does not grant fails here.
+    Deployed as the stack the sample events name, with the template's ``parameters``, holding S3
+    notifications instead of delivering them, with one environment per function (invocations run
+    one at a time). ``environment`` changes functions' variables (logical id → variables) as
+    `sam local invoke --env-vars` does. The function runs as its own role with IAM enforced
+    (unless ``enforce_iam`` is False), as `pagefan run` does: what its role does not grant fails here.
     """
     return EmulatedAccount(
         template_path,
@@ -419,6 +149,10 @@ def open_account(template_path: Path, work_dir: Path, *, enforce_iam: bool = Tru
         workers=1,
         deliver_events=False,
         enforce_iam=enforce_iam,
+        parameters=dict(parameters or {}),
+        function_overrides={
+            function: {"environment": dict(variables)} for function, variables in (environment or {}).items()
+        },
     )
 
 
@@ -805,12 +539,24 @@ class Invoker:
 
 @contextmanager
 def invoker(
-    template_path: Path, *, source_file: Path | None = None, say: Say = _quiet, enforce_iam: bool = True
+    template_path: Path,
+    *,
+    source_file: Path | None = None,
+    say: Say = _quiet,
+    enforce_iam: bool = True,
+    parameters: Mapping[str, str] | None = None,
+    environment: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Iterator[Invoker]:
     """An :class:`Invoker` on a fresh account in a temporary folder, stopped on exit."""
     with (
         tempfile.TemporaryDirectory(prefix="pagefan-invoke-") as scratch,
-        open_account(template_path, Path(scratch), enforce_iam=enforce_iam) as account,
+        open_account(
+            template_path,
+            Path(scratch),
+            enforce_iam=enforce_iam,
+            parameters=parameters,
+            environment=environment,
+        ) as account,
     ):
         yield Invoker(account, project_dir=template_path.parent, source_file=source_file, say=say)
 
@@ -823,11 +569,14 @@ def run_invoke(
     source_file: Path | None = None,
     say: Say = _quiet,
     enforce_iam: bool = True,
+    parameters: Mapping[str, str] | None = None,
+    environment: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Invocation:
     """What `pagefan invoke FUNCTION -e EVENT_PATH` does, minus the printing.
 
-    Checks the function, the event file and ``source_file`` before starting anything, then runs
-    the one invocation in a fresh emulated account.
+    Checks the function, the event (a file, or ``-`` for standard input) and ``source_file``
+    before starting anything, then runs the one invocation in a fresh emulated account deployed
+    with ``parameters``, the functions' variables changed by ``environment``.
 
     Raises:
         UsageProblem: exit status 2.
@@ -838,28 +587,12 @@ def run_invoke(
     event = read_event(event_path)
     if source_file is not None and not source_file.is_file():
         raise UsageProblem(f"--file {source_file}: no such file")
-    with invoker(template_path, source_file=source_file, say=say, enforce_iam=enforce_iam) as runner:
+    with invoker(
+        template_path,
+        source_file=source_file,
+        say=say,
+        enforce_iam=enforce_iam,
+        parameters=parameters,
+        environment=environment,
+    ) as runner:
         return runner.invoke(function, event)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pagefan.local.emulator.invocation --write-events``: regenerate events/."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pagefan.local.emulator.invocation",
-        description="Write events/*.json from template.yaml and samples/sample.pdf.",
-    )
-    parser.add_argument("--write-events", action="store_true", help="rewrite the sample events")
-    parser.add_argument(
-        "--template", type=Path, default=Path("template.yaml"), help="default: ./template.yaml"
-    )
-    args = parser.parse_args(argv)
-    if not args.write_events:
-        parser.print_usage(sys.stderr)
-        return 2
-    for path in write_events(args.template):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

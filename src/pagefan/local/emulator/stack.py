@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import zipfile
 from collections.abc import Callable
@@ -19,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from pagefan.local.emulator.intrinsics import Resolver, TemplateError, references, typed_parameters
+from pagefan.local.emulator.parameters import check_parameters
 from pagefan.local.emulator.template import TranslatedTemplate
 
+_LOG = logging.getLogger(__name__)
 ACCOUNT_ID = "123456789012"
 
 
@@ -97,24 +100,16 @@ def _physical_name(stack: str, logical_id: str, *, lower: bool = False, limit: i
     return name[:limit]
 
 
-def check_parameter(name: str, spec: dict[str, Any], value: str) -> None:
-    """Refuse a parameter value CloudFormation would refuse (bounds, allowed values, pattern)."""
-    problems = []
-    if spec.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            raise TemplateError(f"parameter {name}={value!r} is not a number") from None
-        if "MinValue" in spec and number < float(spec["MinValue"]):
-            problems.append(f"below its MinValue {spec['MinValue']}")
-        if "MaxValue" in spec and number > float(spec["MaxValue"]):
-            problems.append(f"above its MaxValue {spec['MaxValue']}")
-    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
-        problems.append(f"not one of {spec['AllowedValues']}")
-    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
-        problems.append(f"not matching {spec['AllowedPattern']}")
-    if problems:
-        raise TemplateError(f"parameter {name}={value!r} is " + " and ".join(problems))
+def pseudo_parameters(*, region: str, stack_name: str) -> dict[str, str]:
+    """The pseudo parameters of a stack of that name in the emulated account."""
+    return {
+        "AWS::Region": region,
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::StackName": stack_name,
+        "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/{stack_name}/local",
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
 
 
 def _denies_plain_http(statement: dict[str, Any]) -> bool:
@@ -158,28 +153,15 @@ class StackDeployer:
         """Create every resource the template defines (its conditions permitting)."""
         cfn = template.cloudformation
         self._template = template
-        stack = self.deployment.stack_name
-        pseudo = {
-            "AWS::Region": self._region,
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::StackName": stack,
-            "AWS::StackId": f"arn:aws:cloudformation:{self._region}:{ACCOUNT_ID}:stack/{stack}/local",
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-        parameters = {**template.parameter_defaults(), **parameter_values}
-        missing = [name for name in cfn.get("Parameters", {}) if name not in parameters]
-        if missing:
-            raise TemplateError(f"parameters without a value: {', '.join(missing)}")
-        for name, spec in cfn.get("Parameters", {}).items():
-            check_parameter(name, spec, parameters[name])
+        pseudo = pseudo_parameters(region=self._region, stack_name=self.deployment.stack_name)
+        # CloudFormation refuses the stack before it creates anything: so does the deployer.
+        parameters = check_parameters(cfn, parameter_values, pseudo=pseudo)
         self.resolver = Resolver(
             parameters=typed_parameters(cfn.get("Parameters", {}), parameters),
             pseudo=pseudo,
             conditions=cfn.get("Conditions", {}),
             mappings=cfn.get("Mappings", {}),
         )
-        self._check_rules(cfn.get("Rules", {}))
         resources: dict[str, dict[str, Any]] = cfn["Resources"]
         graph: dict[str, set[str]] = {}
         for logical_id, resource in resources.items():
@@ -197,6 +179,7 @@ class StackDeployer:
                 self.deployment.not_emulated.append(f"{logical_id} ({resource['Type']})")
                 self.resolver.refs[logical_id] = logical_id
                 continue
+            _LOG.debug("creating %s (%s)", logical_id, resource["Type"])
             creator(logical_id, self.resolver.resolve(resource.get("Properties", {})))
         for name, output in cfn.get("Outputs", {}).items():
             condition = output.get("Condition")
@@ -204,16 +187,6 @@ class StackDeployer:
                 continue
             self.deployment.outputs[name] = str(self.resolver.resolve(output["Value"]))
         return self.deployment
-
-    def _check_rules(self, rules: dict[str, Any]) -> None:
-        """Refuse parameter values that break one of the template's Rules, as CloudFormation does."""
-        for name, rule in rules.items():
-            if "RuleCondition" in rule and not self.resolver.resolve(rule["RuleCondition"]):
-                continue
-            for assertion in rule.get("Assertions", []):
-                if not self.resolver.resolve(assertion["Assert"]):
-                    description = assertion.get("AssertDescription", "an assertion does not hold")
-                    raise TemplateError(f"template rule {name}: {description}")
 
     def _created(self, logical_id: str, ref: str, **attributes: str) -> None:
         self.resolver.refs[logical_id] = ref

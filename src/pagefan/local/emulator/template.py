@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 PLACEHOLDER_BUCKET = "pagefan-local-artifacts"
+_FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -55,6 +56,15 @@ def load_template(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or "Resources" not in data:
         raise ValueError(f"{path} is not a CloudFormation template (no Resources)")
     return data
+
+
+def template_functions(template: dict[str, Any]) -> list[str]:
+    """The logical ids of the template's functions, sorted."""
+    return sorted(
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") in _FUNCTION_TYPES
+    )
 
 
 @dataclass

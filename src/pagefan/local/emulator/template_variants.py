@@ -7,10 +7,13 @@ which each ``Fn::If`` is replaced by its chosen branch and each resource or outp
 is false is left out. Every other intrinsic is kept as written.
 
     python -m pagefan.local.emulator.template_variants template.yaml OUT.yaml [Name=Value ...]
+
+Bad arguments print the usage and exit with status 2.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,14 +61,41 @@ def decide_conditions(template: Mapping[str, Any], parameter_values: Mapping[str
     return variant
 
 
-def main(argv: list[str]) -> int:
+def _assignment(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not Name=Value")
+    return name, value
+
+
+def main(argv: list[str] | None = None) -> int:
     """Write one variant of a template: ``SOURCE OUT [Name=Value ...]``."""
-    source, out, *assignments = argv
-    parameters = dict(assignment.split("=", 1) for assignment in assignments)
-    variant = decide_conditions(load_template(Path(source)), parameters)
-    Path(out).write_text(yaml.safe_dump(variant, sort_keys=False, width=120), encoding="utf-8")
+    parser = argparse.ArgumentParser(
+        prog="python -m pagefan.local.emulator.template_variants",
+        description="Write TEMPLATE with every condition decided for the given parameter values.",
+    )
+    parser.add_argument("source", type=Path, metavar="TEMPLATE", help="the template to read")
+    parser.add_argument("out", type=Path, metavar="OUT", help="where to write the variant")
+    parser.add_argument(
+        "parameters",
+        nargs="*",
+        default=[],
+        type=_assignment,
+        metavar="Name=Value",
+        help="parameter values (else defaults)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        template = load_template(args.source)
+    except (OSError, ValueError, yaml.YAMLError) as problem:
+        parser.error(f"cannot read {args.source}: {problem}")
+    variant = decide_conditions(template, dict(args.parameters))
+    try:
+        args.out.write_text(yaml.safe_dump(variant, sort_keys=False, width=120), encoding="utf-8")
+    except OSError as problem:
+        parser.error(f"cannot write {args.out}: {problem.strerror}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
