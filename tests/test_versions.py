@@ -1,13 +1,15 @@
 """Every version is pinned once, or the places that pin it agree.
 
 constraints.txt pins what the tests run; layers/dependencies/requirements.txt pins what the Lambda functions
-ship. pyproject.toml declares what the code imports.
+ship; tools-requirements.txt pins the SAM CLI that translates the template for `sam deploy`. pyproject.toml
+declares what the code imports.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.metadata
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -104,6 +106,19 @@ def test_the_layer_pins_every_package_its_dependencies_need_and_no_other() -> No
             if any(marker.evaluate({**LAMBDA_MARKERS, "extra": extra}) for extra in ("", *extras)):
                 pending.append((requirement.name, frozenset(requirement.extras)))
     assert sorted(needed) == sorted(_pins(LAYER))
+
+
+def test_the_local_runtime_translates_the_template_with_the_sam_clis_translator() -> None:
+    # GIVEN the SAM CLI's pins (tools-requirements.txt records the translator its release requires)
+    tools = _pins(ROOT / "tools-requirements.txt")
+    # THEN `pagefan run` translates the template with the translator `sam deploy` uses
+    assert _pins(ROOT / "constraints.txt")["aws-sam-translator"] == tools["aws-sam-translator"]
+    # AND, where the tools are installed, the SAM CLI requires that translator
+    for metadata in (ROOT / ".venv-tools").glob("lib/python*/site-packages/aws_sam_cli-*.dist-info/METADATA"):
+        text = metadata.read_text(encoding="utf-8")
+        assert re.search(r"^Version: (.+)$", text, re.M)[1] == tools["aws-sam-cli"]  # type: ignore[index]
+        required = re.search(r"^Requires-Dist: aws-sam-translator==(\S+)$", text, re.M)
+        assert required is not None and required[1] == tools["aws-sam-translator"]
 
 
 def test_every_package_the_code_imports_is_declared() -> None:
