@@ -76,3 +76,15 @@ build: tools
 
 clean:
 	rm -rf .aws-sam pagefan-out .pytest_cache .mypy_cache .ruff_cache
+
+# Re-resolves constraints.txt: the newest versions pyproject.toml allows, the SAM CLI's translator kept, installed
+# in a scratch venv and frozen. tests/test_versions.py then names each layer pin to bring to the same version.
+.PHONY: constraints
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	grep '^aws-sam-translator==' tools-requirements.txt > .venv-constraints/sam-translator.txt
+	.venv-constraints/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	.venv-constraints/bin/pip install --quiet --disable-pip-version-check -c .venv-constraints/sam-translator.txt -e ".[dev]"
+	.venv-constraints/bin/pip freeze --exclude-editable > constraints.txt
+	rm -rf .venv-constraints
