@@ -1,7 +1,7 @@
 # pagefan — one entry point for a fresh machine: `make demo` and `make test` set themselves up.
 #
 # .venv holds the project and its development tools (pinned by constraints.txt);
-# .venv-tools holds the SAM CLI and checkov, whose own pins clash with moto's.
+# .venv-tools holds the SAM CLI and checkov (pinned by tools-requirements.txt), whose own pins clash with moto's.
 
 PYTHON ?= python3
 VENV := .venv
@@ -28,9 +28,9 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $@
 
-$(TOOLS)/.installed:
+$(TOOLS)/.installed: tools-requirements.txt
 	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli==1.170.0" "checkov==3.2.459"
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r tools-requirements.txt
 	touch $@
 
 tools: $(TOOLS)/.installed
@@ -76,3 +76,15 @@ build: tools
 
 clean:
 	rm -rf .aws-sam pagefan-out .pytest_cache .mypy_cache .ruff_cache
+
+# Re-resolves constraints.txt: the newest versions pyproject.toml allows, the SAM CLI's translator kept, installed
+# in a scratch venv and frozen. tests/test_versions.py then names each layer pin to bring to the same version.
+.PHONY: constraints
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	grep '^aws-sam-translator==' tools-requirements.txt > .venv-constraints/sam-translator.txt
+	.venv-constraints/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	.venv-constraints/bin/pip install --quiet --disable-pip-version-check -c .venv-constraints/sam-translator.txt -e ".[dev]"
+	.venv-constraints/bin/pip freeze --exclude-editable > constraints.txt
+	rm -rf .venv-constraints

@@ -21,7 +21,8 @@ then commits under it. Conditions are evaluated at commit, which is exact becaus
 write a held item in between.
 
 Each refusal is counted in the account's :class:`~pagefan.local.emulator.contention.Contention`, under the
-partition key's value (the jobs table's partition key is the job id).
+partition key's value (the jobs table's partition key is the job id). moto's write methods are
+targets of :mod:`pagefan.local.emulator.moto_targets`: installing fails loudly when one is gone.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pagefan.local.emulator import moto_targets
 from pagefan.local.emulator.contention import Contention, Pressure
+from pagefan.local.emulator.moto_targets import replace
 
 _DEFAULT_WINDOW_S = 0.005
 
@@ -206,11 +209,7 @@ def install() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        if not callable(getattr(DynamoDBBackend, name, None)):
-            raise RuntimeError(
-                f"moto's DynamoDBBackend has no {name}: re-check pagefan.local.emulator.dynamodb_limits"
-            )
+    moto_targets.check()
     _wrap_single_write(DynamoDBBackend, "put_item", _put_key_and_size)
     _wrap_single_write(DynamoDBBackend, "update_item", _existing_key_and_size)
     _wrap_single_write(DynamoDBBackend, "delete_item", _existing_key_and_size)
@@ -235,7 +234,7 @@ def install() -> None:
                 with _LOCK:
                     emulation.release(transaction)
 
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    replace(DynamoDBBackend, "transact_write_items", transact_write_items)
     _installed = True
 
 
@@ -264,7 +263,7 @@ def _wrap_single_write(backend_class: Any, name: str, key_and_size: KeyAndSize) 
                     emulation.check_single_write(*found)
             return original(self, *args, **kwargs)
 
-    setattr(backend_class, name, write)
+    replace(backend_class, name, write)
 
 
 def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:

@@ -1,8 +1,8 @@
 """IAM enforcement in the emulated account: every handler runs as its own role, as on AWS.
 
-moto can check every request against the caller's IAM policies (moto 5.2.5; re-check on
-upgrade). The runtime turns that on after deploying the template, so a permission the template
-lacks fails a local run the way it fails on AWS:
+moto can check every request against the caller's IAM policies (the internals replaced here are
+targets of :mod:`pagefan.local.emulator.moto_targets`). The runtime turns that on after deploying
+the template, so a permission the template lacks fails a local run the way it fails on AWS:
 
 * The runtime itself (uploads, reading outputs, the SQS poller, the on-failure destination) acts
   as one administrator user, created before enforcement starts.
@@ -41,6 +41,8 @@ from urllib.parse import urlparse
 
 import boto3
 
+from pagefan.local.emulator import moto_targets
+from pagefan.local.emulator.moto_targets import replace, replace_imported
 from pagefan.local.emulator.stack import ACCOUNT_ID
 
 RUNTIME_USER = "pagefan-local-runtime"
@@ -411,13 +413,9 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    moto_targets.check()
     _installed = True
 
-    import importlib
-    import sys
-    from pathlib import Path
-
-    import moto.stepfunctions.parser as engine
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.responses import EventsHandler
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -429,22 +427,13 @@ def install() -> None:
         (StepFunctionResponse, stepfunctions_requests),
         (EventsHandler, events_requests),
     ):
-        handler._authenticate_and_authorize_normal_action = _resource_aware(  # type: ignore[method-assign]
-            handler._authenticate_and_authorize_normal_action, requests
-        )
+        name = "_authenticate_and_authorize_normal_action"
+        replace(handler, name, _resource_aware(getattr(handler, name), requests))
 
-    # Every engine module that imported boto_client_for holds its own reference: replace each.
-    root = Path(engine.__file__).parent
-    for source in root.rglob("*.py"):
-        if "boto_client_for" in source.read_text(encoding="utf-8"):
-            relative = source.relative_to(root).with_suffix("")
-            importlib.import_module(".".join((engine.__name__, *relative.parts)).removesuffix(".__init__"))
-    original = boto_client.boto_client_for
-    replacement = _engine_client_factory(original)
-    for name, module in list(sys.modules.items()):
-        if name.startswith(engine.__name__) and getattr(module, "boto_client_for", None) is original:
-            module.boto_client_for = replacement  # type: ignore[attr-defined]
-
-    lambda_eval_utils._invoke_lambda_function = _checked_lambda_invoke(
-        lambda_eval_utils._invoke_lambda_function
+    # Every engine module that imported boto_client_for holds its own reference: each is replaced.
+    replace_imported(boto_client, "boto_client_for", _engine_client_factory(boto_client.boto_client_for))
+    replace(
+        lambda_eval_utils,
+        "_invoke_lambda_function",
+        _checked_lambda_invoke(lambda_eval_utils._invoke_lambda_function),
     )

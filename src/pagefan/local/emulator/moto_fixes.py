@@ -1,8 +1,9 @@
-"""Corrections to moto 5.2.5's Step Functions engine where it differs from AWS.
+"""Corrections to moto's Step Functions engine, DynamoDB and Lambda where they differ from AWS.
 
-Each fix is one place where the engine would make the real state machine behave differently
-than on AWS; re-check them when moto is upgraded (the tests of the state machine's paths fail
-if one stops applying).
+Each fix is one place where moto would make the real state machine behave differently than on
+AWS. They replace moto's internals as read in moto :data:`~pagefan.local.emulator.moto_targets.MOTO_VERSION`,
+and fail loudly when one is gone (:mod:`pagefan.local.emulator.moto_targets`);
+tests/unit/local/emulator/test_moto_behaviour.py shows each of moto's own behaviours.
 
 1. ``$$.State.EnteredTime`` is ``datetime.isoformat()`` (``...123456+00:00``); AWS gives
    ``2026-01-01T12:00:00.123Z``.
@@ -48,12 +49,12 @@ C. The engine parses a JSONPath each time it evaluates one, and jsonpath_ng buil
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pagefan.local.emulator import dynamodb_limits
+from pagefan.local.emulator import dynamodb_limits, moto_targets
+from pagefan.local.emulator.moto_targets import replace, replace_imported
 
 HISTORY_EVENT_LIMIT = 25_000
 HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({HISTORY_EVENT_LIMIT})."
@@ -85,6 +86,7 @@ def apply() -> None:
     global _applied
     if _applied:
         return
+    moto_targets.check()
     _applied = True
 
     _list_moto_modules_once()
@@ -98,17 +100,6 @@ def apply() -> None:
     _fail_executions_at_history_limit()
 
     import functools
-    import importlib
-    from pathlib import Path
-
-    import moto.stepfunctions.parser as engine
-
-    # Import now every engine module that holds a copy of extract_json, so each copy is patched.
-    root = Path(engine.__file__).parent
-    for source in root.rglob("*.py"):
-        if "extract_json" in source.read_text(encoding="utf-8"):
-            relative = source.relative_to(root).with_suffix("")
-            importlib.import_module(".".join((engine.__name__, *relative.parts)).removesuffix(".__init__"))
 
     import moto.stepfunctions.parser.asl.component.state.state as state_module
     import moto.stepfunctions.parser.asl.utils.json_path as json_path
@@ -117,20 +108,18 @@ def apply() -> None:
         is_operator,
     )
 
-    original_state_data = state_module.StateData
-
     def state_data(**fields: Any) -> Any:
         entered = parse_timestamp(fields.get("EnteredTime"))
         if entered is not None:
             fields["EnteredTime"] = _aws_timestamp(entered)
         return original_state_data(**fields)
 
-    state_module.StateData = state_data
-    is_operator.IsTimestamp.string_to_timestamp = staticmethod(parse_timestamp)
+    original_state_data = replace(state_module, "StateData", state_data)
+    replace(is_operator.IsTimestamp, "string_to_timestamp", staticmethod(parse_timestamp))
 
     # C: parsed paths are kept (the engine's own parse too, which original_extract calls).
     parsed = functools.lru_cache(maxsize=1024)(parse_path)
-    json_path.parse = parsed  # type: ignore[attr-defined]
+    replace(json_path, "parse", parsed)
     original_extract = json_path.extract_json
 
     def extract_json(path: str, data: Any) -> Any:
@@ -141,22 +130,12 @@ def apply() -> None:
             return matches[0].value
         return original_extract(path, data)
 
-    # extract_json is imported by name into many engine modules: replace every copy.
-    for module in list(sys.modules.values()):
-        name = getattr(module, "__name__", "") or ""
-        if (
-            name.startswith("moto.stepfunctions.parser")
-            and getattr(module, "extract_json", None) is original_extract
-        ):
-            module.extract_json = extract_json  # type: ignore[attr-defined]
-    json_path.extract_json = extract_json
+    # extract_json is imported by name into many engine modules: every copy is replaced.
+    replace_imported(json_path, "extract_json", extract_json)
 
 
 def _keep_lambda_logging_config() -> None:
     from moto.awslambda.models import LambdaFunction
-
-    original_init = LambdaFunction.__init__
-    original_configuration = LambdaFunction.get_configuration
 
     def init(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         original_init(self, account_id, spec, *args, **kwargs)
@@ -169,8 +148,8 @@ def _keep_lambda_logging_config() -> None:
             config["LoggingConfig"] = {"LogFormat": "Text", **logging_config}
         return config
 
-    LambdaFunction.__init__ = init  # type: ignore[method-assign]
-    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+    original_init = replace(LambdaFunction, "__init__", init)
+    original_configuration = replace(LambdaFunction, "get_configuration", get_configuration)
 
 
 def _roll_back_transactions_by_item() -> None:
@@ -191,7 +170,7 @@ def _roll_back_transactions_by_item() -> None:
 
     shim = types.ModuleType("copy", "copy, except that a DynamoDB table is not copied")
     shim.__dict__.update({**copy.__dict__, "deepcopy": deepcopy})
-    dynamodb_models.copy = shim  # type: ignore[attr-defined]
+    replace(dynamodb_models, "copy", shim)
 
     original = DynamoDBBackend.transact_write_items
 
@@ -259,7 +238,7 @@ def _roll_back_transactions_by_item() -> None:
             raise
 
     functools.update_wrapper(transact_write_items, original)
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    replace(DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 def _list_moto_modules_once() -> None:
@@ -274,7 +253,7 @@ def _list_moto_modules_once() -> None:
         return listed
 
     # The server's dispatcher calls it through the module (werkzeug_app: backends.list_of_moto_modules()).
-    backends.list_of_moto_modules = list_of_moto_modules
+    replace(backends, "list_of_moto_modules", list_of_moto_modules)
 
 
 def _stop_executions_not_yet_started() -> None:
@@ -287,8 +266,6 @@ def _stop_executions_not_yet_started() -> None:
     # the environment until its first state (before that, set_stop does nothing, and a stop set
     # earlier would break the program's start). One lock orders it against both.
     lock = threading.Lock()
-    original_environment = ExecutionWorker._get_evaluation_environment
-    original_body = Program._eval_body
 
     def evaluation_environment(self: Any) -> Any:
         environment = original_environment(self)
@@ -318,18 +295,15 @@ def _stop_executions_not_yet_started() -> None:
                 env.set_stop(**pending)
         original_body(self, env)
 
-    ExecutionWorker._get_evaluation_environment = evaluation_environment  # type: ignore[method-assign]
-    ExecutionWorker.stop = stop  # type: ignore[method-assign]
-    Program._eval_body = eval_body  # type: ignore[method-assign]
+    original_environment = replace(ExecutionWorker, "_get_evaluation_environment", evaluation_environment)
+    replace(ExecutionWorker, "stop", stop)
+    original_body = replace(Program, "_eval_body", eval_body)
 
 
 def _start_executions_with_api_parameter_names() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_sfn as sfn_service,
     )
-
-    service = sfn_service.StateTaskServiceSfn
-    original = _existing(service, "_normalise_parameters")
 
     def normalise_parameters(
         self: Any,
@@ -342,17 +316,7 @@ def _start_executions_with_api_parameter_names() -> None:
         for name in [key for key in parameters if key[:1].isupper()]:
             parameters[name[0].lower() + name[1:]] = parameters.pop(name)
 
-    service._normalise_parameters = normalise_parameters  # type: ignore[method-assign]
-
-
-def _existing(owner: Any, name: str) -> Any:
-    """``owner.name``, which a correction replaces; fails loudly when moto no longer has it."""
-    target = owner.__dict__.get(name)
-    if target is None:
-        raise RuntimeError(
-            f"moto changed: {owner.__qualname__}.{name} is gone; re-check pagefan.local.emulator.moto_fixes"
-        )
-    return target
+    original = replace(sfn_service.StateTaskServiceSfn, "_normalise_parameters", normalise_parameters)
 
 
 def _fail_executions_at_history_limit() -> None:
@@ -362,8 +326,6 @@ def _fail_executions_at_history_limit() -> None:
     from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 
-    original_init = _existing(Environment, "__init__")
-    original_add = _existing(EventManager, "add_event")
     endings = {
         HistoryEventType.ExecutionSucceeded,
         HistoryEventType.ExecutionFailed,
@@ -398,5 +360,5 @@ def _fail_executions_at_history_limit() -> None:
             )
         return recorded
 
-    Environment.__init__ = init  # type: ignore[method-assign]
-    EventManager.add_event = add_event  # type: ignore[method-assign]
+    original_init = replace(Environment, "__init__", init)
+    original_add = replace(EventManager, "add_event", add_event)

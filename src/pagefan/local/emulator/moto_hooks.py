@@ -1,4 +1,4 @@
-"""Where the local runtime takes over from moto (moto 5.2.5; re-check on upgrade).
+"""Where the local runtime takes over from moto.
 
 moto delivers S3 notifications by invoking the function synchronously inside the PUT and
 swallowing every error, and cannot run a Lambda function without Docker. The runtime replaces
@@ -26,6 +26,9 @@ exactly those two points:
 
 It also makes the S3 event body match AWS's (keys keep ``/``, versionId and sequencer present)
 and drops the second ObjectCreated event moto emits for a completed multipart upload.
+
+Each replaced internal is a target of :mod:`pagefan.local.emulator.moto_targets`: installing fails
+loudly when moto no longer has one.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from botocore.exceptions import ClientError
+
+from pagefan.local.emulator import moto_targets
+from pagefan.local.emulator.moto_targets import replace
 
 AsyncInvoke = Callable[[str, dict[str, Any]], None]
 """(function ARN, event) → None: queue an asynchronous invocation."""
@@ -72,6 +78,7 @@ def install(
     _callbacks["ended"] = on_execution_ended
     if _installed:
         return
+    moto_targets.check()
     _installed = True
     _report_ended_executions()
 
@@ -81,9 +88,6 @@ def install(
     from moto.events.utils import EventTemplateParser
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.utilities.arns import parse_arn
-
-    original_event = notifications._get_s3_event
-    original_send = notifications.send_event
 
     def s3_event_like_aws(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
         body: dict[str, Any] = original_event(event_name, bucket, key, notification_id)
@@ -133,18 +137,20 @@ def install(
         version = '"version": "0", '
         with_account = default_input.replace(version, version + '"account": "<account>", ', 1)
         if with_account == default_input:
-            raise RuntimeError(
-                "moto's EventBridge target input changed: re-check pagefan.local.emulator.moto_hooks"
+            raise moto_targets.MotoChanged(
+                {
+                    "moto.events.utils:EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE": (
+                        'has no "version" member to put the account after'
+                    )
+                }
             )
-        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = with_account
+        replace(EventTemplateParser, "DEFAULT_EVENT_INPUT_TEMPLATE", with_account)
 
     def as_target_receives(original_event: Any) -> dict[str, Any]:
         event: dict[str, Any] = EventTemplateParser.parse(None, {}, original_event)
         if isinstance(event.get("time"), int | float):  # as moto's SQS delivery does
             event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(event["time"])))
         return event
-
-    original_send_to_targets = Rule.send_to_targets
 
     def send_to_targets_and_functions(self: Any, original_event: Any, transform_input: bool = True) -> None:
         functions = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
@@ -159,20 +165,15 @@ def install(
         others.targets = [t for t in self.targets if t not in functions]
         original_send_to_targets(others, original_event, transform_input)
 
-    notifications._get_s3_event = s3_event_like_aws
-    notifications.send_event = send_event_once
-    notifications._invoke_awslambda = invoke_async
-    lambda_eval_utils._invoke_lambda_function = invoke_sync
-    Rule.send_to_targets = send_to_targets_and_functions
+    original_event = replace(notifications, "_get_s3_event", s3_event_like_aws)
+    original_send = replace(notifications, "send_event", send_event_once)
+    replace(notifications, "_invoke_awslambda", invoke_async)
+    replace(lambda_eval_utils, "_invoke_lambda_function", invoke_sync)
+    original_send_to_targets = replace(Rule, "send_to_targets", send_to_targets_and_functions)
 
 
 def _report_ended_executions() -> None:
     from moto.stepfunctions.parser.backend import execution
-
-    communication = execution.BaseExecutionWorkerCommunication
-    original = communication.__dict__.get("terminated")
-    if original is None:  # fail loudly: without it, FAILED executions would end unreported
-        raise RuntimeError("moto changed: BaseExecutionWorkerCommunication.terminated is gone")
 
     def terminated(self: Any) -> None:
         original(self)
@@ -180,4 +181,4 @@ def _report_ended_executions() -> None:
         if report is not None:  # no account attached: moto in-process, as in unit tests
             report(self.execution.exec_arn)
 
-    communication.terminated = terminated  # type: ignore[method-assign]
+    original = replace(execution.BaseExecutionWorkerCommunication, "terminated", terminated)
