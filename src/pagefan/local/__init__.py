@@ -7,7 +7,9 @@ Two wings and the command:
 * :mod:`pagefan.local.client` works against any stack, emulated or deployed, through boto3 alone:
   upload, follow and download a job, status, retry, logs, cost and the gallery.
 * :mod:`pagefan.local.cli` is the command: it parses options and calls one wing or the other.
+* :mod:`pagefan.local.project` says where the project's files are (a checkout, or an installed
+  wheel's copy): the template, its ASL, the sample events and document, the prices.
 
-Imports run one way: ``cli`` → ``emulator`` and ``client``; the two wings never import each other,
-and neither imports the command.
+Imports run one way: ``cli`` → ``emulator`` and ``client`` → ``project``; the two wings never import
+each other, and neither imports the command.
 """

@@ -14,16 +14,17 @@ from typing import Any
 import click
 
 from pagefan.formats import JobStatus
+from pagefan.local import project
 
 EXIT_OK, EXIT_FAILED_JOB, EXIT_USAGE = 0, 1, 2
 
 
 def _default_template() -> Path:
-    """template.yaml of the project (the working directory's, else the one beside the package)."""
-    here = Path.cwd() / "template.yaml"
-    if here.exists():
-        return here
-    return Path(__file__).resolve().parents[3] / "template.yaml"
+    """The working directory's template.yaml, else the project's (a checkout, or the wheel's copy)."""
+    try:
+        return project.default_template()
+    except project.ProjectFilesMissing as missing:
+        raise click.UsageError(str(missing)) from None
 
 
 def _pdf_files(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[Path]:

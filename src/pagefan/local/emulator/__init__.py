@@ -6,6 +6,6 @@ Owns the account and the stack's deployment (``account``, ``stack``, ``template`
 hooks on moto (``moto_fixes``, ``moto_hooks``) and the limits and faults AWS would impose
 (``dynamodb_limits``, ``contention``, ``faults``).
 
-May import the shipped package (``pagefan.*`` outside ``local``) and moto; never
-:mod:`pagefan.local.client` or the command.
+May import the shipped package (``pagefan.*`` outside ``local``), :mod:`pagefan.local.project` and
+moto; never :mod:`pagefan.local.client` or the command.
 """
