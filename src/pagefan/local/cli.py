@@ -229,6 +229,7 @@ def _run_locally(
                 "max_rss_mb": round(env.stats.max_rss_mb, 1),
                 "memory_size_mb": env.spec.memory_mb,
                 "peak_concurrency": env.stats.peak_concurrency,
+                "python": env.python,
             }
             for logical_id, env in account.functions.items()
         }

@@ -2,7 +2,8 @@
 
 Owns the account and the stack's deployment (``account``, ``stack``, ``template``, ``intrinsics``,
 ``template_variants``), IAM enforcement (``iam``), the functions' execution environments
-(``environments``), one-off invocations (``invocation``, ``sample_events``), the corrections and
+(``environments``, on the Python their Runtime names: ``interpreters``, ``environment_process``),
+one-off invocations (``invocation``, ``sample_events``), the corrections and
 hooks on moto (``moto_fixes``, ``moto_hooks``) and the limits and faults AWS would impose
 (``dynamodb_limits``, ``contention``, ``faults``).
 
