@@ -81,21 +81,21 @@ class _CodeFirst(importlib.abc.MetaPathFinder):
         return importlib.machinery.PathFinder.find_spec(fullname, [self._code_dir])
 
 
-def set_import_path(code_dir: str, handlers: Sequence[str], runtime_path: Sequence[str] | None) -> None:
+def set_import_path(code_dir: str, modules: Sequence[str], runtime_path: Sequence[str] | None) -> None:
     """Give this process the function's import path: its code first, then its dependencies.
 
     On the runtime's own Python (``runtime_path``: its sys.path, as multiprocessing's spawn would
     pass it) the code directory goes in front, as Lambda's task root does. On another Python the
     dependencies are that Python's own environment (a dependency layer's part): its sys.path stays
-    and the code directory goes last, but each handler's top-level package is found in the code
-    directory first, so that a copy of it in that environment (an editable install of another
-    checkout, say) does not stand in for the function's code.
+    and the code directory goes last, but the top-level package of each of ``modules`` is found in
+    the code directory first, so that a copy of it in that environment (an editable install of
+    another checkout, say) does not stand in for the function's code.
     """
     if runtime_path is not None:
         sys.path[:] = [code_dir, *runtime_path]
         return
     sys.path.append(code_dir)
-    sys.meta_path.insert(0, _CodeFirst(code_dir, {handler.partition(".")[0] for handler in handlers}))
+    sys.meta_path.insert(0, _CodeFirst(code_dir, {module.partition(".")[0] for module in modules}))
 
 
 # --- fault injection: a crash at a chosen AWS call --------------------------------------------
@@ -159,15 +159,20 @@ def serve(conn: Connection) -> None:
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
     sys.stdout = sys.stderr = log
-    started = time.perf_counter()
     module_name, _, function_name = spec["handler"].rpartition(".")
+    handler: Any = None
+    init_error: Exception | None = None
     try:
         set_import_path(spec["code_dir"], [module_name], spec["runtime_path"])
         install_crash_hooks(spec["crash_events"])
-        handler = getattr(importlib.import_module(module_name), function_name)
-        init_error = None
-    except Exception as error:  # an import failure is the function's error, reported per invocation
-        handler, init_error = None, error
+    except Exception as error:  # the runtime's preparation (this Python lacks boto3, say): reported alike
+        init_error = error
+    started = time.perf_counter()  # Init Duration: the handler's import
+    if init_error is None:
+        try:
+            handler = getattr(importlib.import_module(module_name), function_name)
+        except Exception as error:  # an import failure is the function's error, reported per invocation
+            init_error = error
     init_ms = (time.perf_counter() - started) * 1000
     cold = True
     while True:

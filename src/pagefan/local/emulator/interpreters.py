@@ -31,7 +31,7 @@ from pagefan.local.emulator import environment_process
 ENVIRONMENT_SCRIPT = Path(environment_process.__file__).resolve()
 """Started by its path by every environment's Python, which may not be the runtime's."""
 
-PROBE_TIMEOUT_S = 120.0
+PROBE_TIMEOUT_S = 120.0  # a guard against a hung interpreter: a probe takes about a second
 
 _LOG = logging.getLogger(__name__)
 
