@@ -28,6 +28,19 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $@
 
+# The functions' Runtime (python3.13), with the same pins: the local runtime starts their environments
+# with it, and `make test` runs the fast tier on it. pyenv's python3.13 shim answers only when 3.13 is one
+# of pyenv's selected versions: name it.
+PYTHON_3_13 ?= $(shell PYENV_VERSION=$$(pyenv latest 3.13 2>/dev/null) python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
+VENV_3_13 := .venv-3.13
+
+$(VENV_3_13)/bin/.installed: pyproject.toml constraints.txt
+	@test -n "$(PYTHON_3_13)" || { echo "Python 3.13 not found: install it, or set PYTHON_3_13" >&2; exit 1; }
+	$(PYTHON_3_13) -m venv $(VENV_3_13)
+	$(VENV_3_13)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV_3_13)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $@
+
 $(TOOLS)/.installed: tools-requirements.txt
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r tools-requirements.txt
@@ -48,8 +61,10 @@ demo: $(BIN)/.installed
 	$(BIN)/pagefan run samples/sample.pdf --out pagefan-out
 	@echo "Gallery: file://$(CURDIR)/pagefan-out/sample/index.html"
 
-test: $(BIN)/.installed renderers
+test: $(BIN)/.installed $(VENV_3_13)/bin/.installed renderers
 	$(BIN)/pytest
+	@# The fast tier again with the runtime itself on the functions' Python (the Runtime's, 3.13).
+	$(VENV_3_13)/bin/pytest -m "not slow"
 
 # Measures and writes benchmarks/results.json and benchmarks/RESULTS.md (7 to 9 min on 2 cores), then the
 # graphics figures into benchmarks/GRAPHICS.md (about 4 min); not a test.
@@ -60,7 +75,10 @@ bench: $(BIN)/.installed renderers
 lint: $(BIN)/.installed tools
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	@# 3.13 too, the functions' Runtime; less ruff's upgrades to syntax that 3.11 lacks.
+	$(BIN)/ruff check --target-version py313 --extend-ignore UP src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/mypy --python-version 3.13
 	$(BIN)/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint
 	$(TOOLS)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download

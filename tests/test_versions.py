@@ -65,10 +65,17 @@ def _layer_direct() -> dict[str, Requirement]:
 
 
 def _pyproject() -> dict[str, list[Requirement]]:
-    """[project] dependencies under "", each optional group under its name."""
+    """[project] dependencies under "", each optional group under its name.
+
+    Without pagefan's own extras (``pagefan[local]`` makes `pipx install .` bring the command's
+    packages): what is left under "" is what the functions import.
+    """
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     groups = {"": project["dependencies"], **project["optional-dependencies"]}
-    return {group: [Requirement(text) for text in texts] for group, texts in groups.items()}
+    return {
+        group: [req for req in map(Requirement, texts) if canonicalize_name(req.name) != "pagefan"]
+        for group, texts in groups.items()
+    }
 
 
 def test_the_layer_ships_the_versions_the_tests_run() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pypdf
 
+from pagefan.local.emulator import interpreters
 from pagefan.local.emulator.account import EmulatedAccount
 from pagefan.local.emulator.contention import Pressure
 from tests.documents import make_sample_pdf
@@ -163,6 +164,9 @@ def test_a_local_run_writes_outputs_a_gallery_and_a_json_summary(tmp_path: Path)
     }
     assert (summary["status"], summary["pages_total"], summary["pages_failed"]) == ("COMPLETED", 4, 0)
     assert summary["functions"]["PageWorker"]["invocations"] == 4
+    # every function on its Runtime's Python (python3.13) when this machine has one, as on Lambda
+    runtime_python = interpreters.choose("python3.13", ROOT / "src", []).version
+    assert {function["python"] for function in summary["functions"].values()} == {runtime_python}
     # what the emulated account refused or delayed: 4 pages fit in PageConcurrency (50), so nothing
     assert set(summary["contention"]) == {kind.value for kind in Pressure}
     assert summary["contention"][Pressure.LAMBDA_THROTTLES] == 0

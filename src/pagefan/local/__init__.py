@@ -9,7 +9,9 @@ Two wings and the command:
 * :mod:`pagefan.local.cli` is the command: it parses options and calls one wing or the other;
   :mod:`pagefan.local.sam_conventions` reads what the SAM CLI reads (parameter overrides,
   samconfig.toml, --env-vars files) for it.
+* :mod:`pagefan.local.project` says where the project's files are (a checkout, or an installed
+  wheel's copy): the template, its ASL, the sample events and document, the prices.
 
-Imports run one way: ``cli`` → ``sam_conventions``, ``emulator`` and ``client``; the two wings never
-import each other, and neither imports the command.
+Imports run one way: ``cli`` → ``sam_conventions``, ``emulator`` and ``client`` → ``project``; the
+two wings never import each other, and neither imports the command.
 """

@@ -21,6 +21,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from pagefan.formats import JobStatus
+from pagefan.local import project
 from pagefan.local.sam_conventions import (
     ConventionError,
     SamConfig,
@@ -43,11 +44,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _default_template() -> Path:
-    """template.yaml of the project (the working directory's, else the one beside the package)."""
-    here = Path.cwd() / "template.yaml"
-    if here.exists():
-        return here
-    return Path(__file__).resolve().parents[3] / "template.yaml"
+    """The working directory's template.yaml, else the project's (a checkout, or the wheel's copy)."""
+    try:
+        return project.default_template()
+    except project.ProjectFilesMissing as missing:
+        raise click.UsageError(str(missing)) from None
 
 
 class OneLineUsageError(click.UsageError):
@@ -513,6 +514,7 @@ def _run_locally(
                 "max_rss_mb": round(env.stats.max_rss_mb, 1),
                 "memory_size_mb": env.spec.memory_mb,
                 "peak_concurrency": env.stats.peak_concurrency,
+                "python": env.python,
             }
             for logical_id, env in account.functions.items()
         }

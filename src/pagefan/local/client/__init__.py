@@ -3,6 +3,7 @@
 Owns uploading a document and following its job to the end (``runner``, ``jobs_client``), the
 job's logs (``job_logs``), its cost (``cost``) and the HTML gallery of its results (``gallery``).
 
-May import the shipped package (``pagefan.*`` outside ``local``); never moto or
+May import the shipped package (``pagefan.*`` outside ``local``) and :mod:`pagefan.local.project`
+(the default prices file); never moto or
 :mod:`pagefan.local.emulator`, so that it behaves the same against a deployed stack.
 """

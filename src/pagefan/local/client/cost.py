@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pagefan.local import project
+
 PRICE_KEYS = (
     "lambda_arm64_gb_second",
     "lambda_request",
@@ -66,8 +68,8 @@ class Prices:
 
 
 def default_prices_path() -> Path:
-    """benchmarks/prices.json of the project this package is installed from."""
-    return Path(__file__).resolve().parents[4] / "benchmarks" / "prices.json"
+    """benchmarks/prices.json of the project (a checkout, or the wheel's copy)."""
+    return project.default_prices_path()
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,13 @@ import boto3
 from botocore.exceptions import ClientError
 
 from pagefan.layout import parse_page_key
+from pagefan.local.emulator import interpreters
 from pagefan.local.emulator.contention import Contention, Pressure
 from pagefan.local.emulator.dynamodb_limits import DynamoDbEmulation, DynamoDbLimits
 from pagefan.local.emulator.environments import CloudWatchLogSink, FunctionEnvironments, InvocationResult
 from pagefan.local.emulator.faults import FaultPlan, FaultSchedule
 from pagefan.local.emulator.iam import IamEnforcement
+from pagefan.local.emulator.interpreters import FunctionCode
 from pagefan.local.emulator.stack import ACCOUNT_ID, Deployment, QueueSubscription, StackDeployer
 from pagefan.local.emulator.template import translate
 
@@ -333,6 +335,19 @@ class EmulatedAccount:
                 log_sink=log_sink,
                 on_slot_freed=functools.partial(self._wake_waiting, logical_id),
             )
+        # Each function's Python: its Runtime's version when this machine has one that imports its
+        # handler, chosen while the rest deploys; its environments start on it.
+        pythons = interpreters.choose_all(
+            {
+                logical_id: (
+                    env.spec.runtime,
+                    FunctionCode(env.spec.code_dir, env.spec.handler, env.environment),
+                )
+                for logical_id, env in self.functions.items()
+            }
+        )
+        for logical_id, environments in self.functions.items():
+            environments.run_on(pythons[logical_id])
         # Only invocations holding a slot take a thread, so this many never makes one wait.
         self._async_pool = ThreadPoolExecutor(
             max_workers=sum(env.concurrency for env in self.functions.values()) + 8,

@@ -4,7 +4,9 @@ Like Lambda, an environment is created on demand (a cold start: the handler modu
 with the function's environment variables), reused while warm, never runs two invocations at
 once, is killed when an invocation exceeds the function's Timeout, and is replaced when it
 exceeds its MemorySize. Processes, not threads, so pages really run in parallel (pypdf is pure
-Python) and each function sees only its own environment variables.
+Python) and each function sees only its own environment variables. Each process runs the Python
+the function's Runtime names when this machine has one (:mod:`.interpreters`), the body in
+:mod:`.environment_process`.
 
 Like Lambda, the runtime writes each invocation's log lines, framed by START, END and REPORT
 lines (duration, billed duration, memory), to the function's CloudWatch Logs group when given a
@@ -14,26 +16,25 @@ lines (duration, billed duration, memory), to the function's CloudWatch Logs gro
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
-import math
 import multiprocessing
-import os
-import resource
-import sys
+import subprocess
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
+from pagefan.local.emulator.environment_process import peak_rss_mb, report_line
+from pagefan.local.emulator.faults import PAGE_CRASH_POINTS
+from pagefan.local.emulator.interpreters import Interpreter, own_interpreter
 from pagefan.local.emulator.stack import FunctionSpec
 
-_SPAWN = multiprocessing.get_context("spawn")
+__all__ = ["peak_rss_mb", "report_line"]  # the environments' own, re-exported for the runtime's readers
+
 _LOG = logging.getLogger(__name__)
 
 
@@ -70,22 +71,6 @@ class FunctionStats:
     durations_ms: list[float] = field(default_factory=list)
     peak_concurrency: int = 0
     """The most invocations that ran at once."""
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of the current process, in MB.
-
-    VmHWM belongs to the address space, which exec replaces; ru_maxrss would also count the
-    parent's memory at fork time (the emulated services), which no Lambda environment carries.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class EnvironmentsClosed(RuntimeError):
@@ -138,110 +123,51 @@ class CloudWatchLogSink:
         )
 
 
-def report_line(
-    request_id: str, duration_ms: float, memory_mb: int, max_rss_mb: float, init_ms: float | None
-) -> str:
-    """Lambda's REPORT line for one invocation.
-
-    Billed Duration rounds up to the millisecond and, since August 2025, includes a cold start's
-    Init Duration.
-    """
-    billed = math.ceil(duration_ms + (init_ms or 0.0))
-    line = (
-        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
-        f"Memory Size: {memory_mb} MB\tMax Memory Used: {max_rss_mb:.0f} MB"
-    )
-    return line + (f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else "")
-
-
-class _FakeContext:
-    """The LambdaContext fields handlers and Powertools read."""
-
-    def __init__(self, spec: Mapping[str, Any], deadline: float, request_id: str) -> None:
-        self.function_name = spec["name"]
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = spec["arn"]
-        self.memory_limit_in_mb = spec["memory_mb"]
-        self.aws_request_id = request_id
-        self.log_group_name = spec["log_group"]
-        self.log_stream_name = f"local/{os.getpid()}"
-        self._deadline = deadline
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def _environment_main(conn: Connection, spec: dict[str, Any], env: dict[str, str], log_path: str) -> None:
-    """Body of an execution environment process: import the handler, then serve invocations."""
-    log = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
-    os.dup2(log.fileno(), 1)
-    os.dup2(log.fileno(), 2)
-    sys.stdout = sys.stderr = log
-    os.environ.clear()
-    os.environ.update(env)
-    sys.path.insert(0, spec["code_dir"])
-    from pagefan.local.emulator import faults
-
-    faults.install_crash_hooks()
-    started = time.perf_counter()
-    module_name, _, function_name = spec["handler"].rpartition(".")
-    try:
-        handler = getattr(importlib.import_module(module_name), function_name)
-        init_error = None
-    except Exception as error:  # an import failure is the function's error, reported per invocation
-        handler, init_error = None, error
-    init_ms = (time.perf_counter() - started) * 1000
-    cold = True
-    while True:
-        try:
-            request, crash_point, request_id = conn.recv()
-        except EOFError:
-            return
-        faults.arm(crash_point)
-        print(f"START RequestId: {request_id} Version: $LATEST")
-        invoke_started = time.perf_counter()
-        context = _FakeContext(spec, time.monotonic() + spec["timeout_s"], request_id)
-        try:
-            if init_error is not None:
-                raise init_error
-            assert handler is not None
-            payload, ok, error_type, message = handler(request, context), True, None, None
-        except Exception as error:
-            traceback.print_exc()
-            payload, ok = None, False
-            error_type = "Runtime.ImportModuleError" if error is init_error else type(error).__name__
-            message = str(error)
-        duration_ms = (time.perf_counter() - invoke_started) * 1000
-        max_rss_mb = peak_rss_mb()
-        print(f"END RequestId: {request_id}")
-        print(report_line(request_id, duration_ms, spec["memory_mb"], max_rss_mb, init_ms if cold else None))
-        conn.send((ok, payload, error_type, message, duration_ms, max_rss_mb, cold, init_ms))
-        cold = False
-
-
 class _Environment:
-    def __init__(self, spec: FunctionSpec, env: dict[str, str], log_path: Path) -> None:
-        self.parent, child = _SPAWN.Pipe()
+    def __init__(
+        self, spec: FunctionSpec, env: dict[str, str], log_path: Path, interpreter: Interpreter
+    ) -> None:
+        self.parent, child = multiprocessing.Pipe()
         self.log_path = log_path
         self.log_offset = 0
         self.shipped = ""
         """The request id whose lines were shipped last."""
         # Lambda names a stream after the day, the version and the environment.
         self.log_stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
-        payload = {
-            "name": spec.name,
-            "arn": spec.arn,
-            "handler": spec.handler,
-            "code_dir": str(spec.code_dir),
-            "memory_mb": spec.memory_mb,
-            "timeout_s": spec.timeout_s,
-            "log_group": log_group_of(spec),
-        }
-        self.process = _SPAWN.Process(
-            target=_environment_main, args=(child, payload, env, str(log_path)), daemon=True
+        # Its own subprocess, not multiprocessing's: spawn's executable is one per runtime process,
+        # and its child would take the runtime's sys.path, compiled extensions of another Python
+        # included. Its output goes to the log from the start: a failure before the body runs shows.
+        with child, log_path.open("a", encoding="utf-8") as log:
+            self.process = subprocess.Popen(
+                interpreter.command("serve", str(child.fileno())),
+                pass_fds=(child.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env,
+            )
+        # A process that died at once shows at the first invocation (EOF): Runtime.ExitError.
+        with contextlib.suppress(OSError):
+            self._send_spec(spec, env, log_path, interpreter)
+
+    def _send_spec(
+        self, spec: FunctionSpec, env: dict[str, str], log_path: Path, interpreter: Interpreter
+    ) -> None:
+        self.parent.send(
+            {
+                "environment": env,
+                "name": spec.name,
+                "arn": spec.arn,
+                "handler": spec.handler,
+                "code_dir": str(spec.code_dir),
+                "runtime_path": None if interpreter.runtime_path is None else list(interpreter.runtime_path),
+                "crash_events": sorted({event for event, _ in PAGE_CRASH_POINTS}),
+                "memory_mb": spec.memory_mb,
+                "timeout_s": spec.timeout_s,
+                "log_group": log_group_of(spec),
+                "log_path": str(log_path),
+            }
         )
-        self.process.start()
-        child.close()
 
     def new_log_lines(self) -> list[str]:
         """The lines the environment wrote since the last call (its invocations run one at a time)."""
@@ -258,10 +184,12 @@ class _Environment:
 
     def stop(self) -> None:
         self.signal_stop()
-        self.process.join(timeout=2)
-        if self.process.is_alive():
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join(timeout=2)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=2)
         # Only now: closing the pipe under a thread blocked in poll() would not wake it, while the
         # process's death does (EOF).
         with contextlib.suppress(OSError):
@@ -269,7 +197,7 @@ class _Environment:
 
     def signal_stop(self) -> None:
         """Ask the process to end, without waiting for it."""
-        if self.process.is_alive():
+        if self.process.poll() is None:
             self.process.terminate()
 
 
@@ -320,6 +248,22 @@ class FunctionEnvironments:
         self._on_result = on_result
         self._log_sink = log_sink
         self.stats = FunctionStats()
+        self._interpreter: Future[Interpreter] = Future()
+        self._interpreter.set_result(own_interpreter())
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The environment variables new environments get."""
+        return dict(self._env)
+
+    def run_on(self, interpreter: Future[Interpreter]) -> None:
+        """Start new environments with this Python (when chosen) instead of the runtime's own."""
+        self._interpreter = interpreter
+
+    @property
+    def python(self) -> str:
+        """The version of the Python the environments run on (waits until it is chosen)."""
+        return self._interpreter.result().version
 
     def set_environment(self, **values: str) -> None:
         """Add variables to environments created from now on (credentials, for instance)."""
@@ -340,6 +284,7 @@ class FunctionEnvironments:
             environment_process.stop()
 
     def _acquire(self) -> _Environment:
+        interpreter = self._interpreter.result()  # chosen while the stack deployed: waits at most once
         with self._lock:
             if self._closed:
                 raise EnvironmentsClosed(f"{self.spec.logical_id} is shutting down")
@@ -347,7 +292,7 @@ class FunctionEnvironments:
                 return self._idle.pop()
             log_path = self._log_dir / f"{self.spec.logical_id}-{len(self._all) + 1}.log"
             _LOG.debug("%s: starting execution environment %d", self.spec.logical_id, len(self._all) + 1)
-            environment = _Environment(self.spec, dict(self._env), log_path)
+            environment = _Environment(self.spec, dict(self._env), log_path, interpreter)
             self._all.append(environment)
             return environment
 

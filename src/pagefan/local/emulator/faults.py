@@ -4,12 +4,12 @@ Every decision is made in the runtime's process from one seeded random generator
 names one schedule. Crashes hit first attempts only: Lambda's retries then recover every one,
 and the outputs must equal a run without faults. Inside an execution environment a crash is
 ``os._exit`` at a chosen AWS call (before or after the page result is written, after the page is
-recorded, or after the n-th page object of a split), as abrupt as a killed Lambda sandbox.
+recorded, or after the n-th page object of a split), as abrupt as a killed Lambda sandbox: the
+environment's body (:mod:`.environment_process`) hooks boto3 at these points.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 from dataclasses import dataclass
@@ -84,34 +84,3 @@ class FaultSchedule:
             if function == "Splitter":
                 return ("after-call.s3.PutObject", self._random.randint(1, 3))
             return self._random.choice(PAGE_CRASH_POINTS)
-
-
-# --- inside an execution environment -------------------------------------------------------
-
-_armed: dict[str, Any] = {}
-
-
-def install_crash_hooks() -> None:
-    """Register the crash hooks on boto3's default session (runs before the handler is imported)."""
-    import boto3
-
-    boto3.setup_default_session()
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
-    for event_name in {point for point, _ in PAGE_CRASH_POINTS}:
-        session.events.register(event_name, _maybe_crash)
-
-
-def arm(point: tuple[str, int] | None) -> None:
-    """Set (or clear) the crash point of the next invocation."""
-    _armed.clear()
-    if point is not None:
-        _armed.update(event=point[0], remaining=point[1])
-
-
-def _maybe_crash(event_name: str, **kwargs: Any) -> None:
-    if _armed.get("event") != event_name:
-        return
-    _armed["remaining"] -= 1
-    if _armed["remaining"] <= 0:
-        os._exit(70)

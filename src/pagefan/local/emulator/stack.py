@@ -40,6 +40,7 @@ class FunctionSpec:
     memory_mb: int
     timeout_s: int
     role_arn: str
+    runtime: str = "python3.13"
     reserved_concurrency: int | None = None
     max_retry_attempts: int = 2
     maximum_event_age_s: int = 21600
@@ -388,7 +389,7 @@ class StackDeployer:
             raise TemplateError(f"{logical_id} has no local CodeUri to run")
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as bundle:
-            bundle.writestr("README", "Handlers run from the local source tree; see pagefan.local.")
+            bundle.writestr("README", "Handlers run from the CodeUri on this machine; see pagefan.local.")
         self._client("lambda").create_function(
             FunctionName=name,
             Runtime=props.get("Runtime", "python3.13"),
@@ -415,6 +416,7 @@ class StackDeployer:
             memory_mb=int(props.get("MemorySize", 128)),
             timeout_s=int(props.get("Timeout", 3)),
             role_arn=props["Role"],
+            runtime=str(props.get("Runtime", "python3.13")),
             reserved_concurrency=None if reserved is None else int(reserved),
             log_group=str(props.get("LoggingConfig", {}).get("LogGroup", "")),
         )

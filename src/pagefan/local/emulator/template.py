@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from pagefan.local import project
+
 PLACEHOLDER_BUCKET = "pagefan-local-artifacts"
 _FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
@@ -113,7 +115,7 @@ def translate(template_path: Path, parameter_values: dict[str, str], *, region: 
         if kind == "AWS::Serverless::Function":
             local = _local_uri(properties.get("CodeUri")) or global_code
             if local:
-                translated.code_uris[logical_id] = (root / local).resolve()
+                translated.code_uris[logical_id] = project.code_dir(root, local)
                 properties["CodeUri"] = f"s3://{PLACEHOLDER_BUCKET}/{local}"
         elif kind == "AWS::Serverless::LayerVersion":
             local = _local_uri(properties.get("ContentUri"))
