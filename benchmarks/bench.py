@@ -327,7 +327,8 @@ def stage_usage_summary(pages: int, stages: dict[str, Any], functions: dict[str,
 
 
 def price(summary: dict[str, Any], asl: dict[str, Any], poll_interval_s: int) -> dict[str, Any]:
-    from pagefan.local.client.cost import FunctionUsage, JobUsage, Prices, job_cost, usage_from_run_summary
+    from pagefan.local.client.cost import FunctionUsage, JobUsage, job_cost, usage_from_run_summary
+    from pagefan.local.client.prices import Prices
 
     prices = Prices.load(HERE / "prices.json")
     usage = usage_from_run_summary(summary, asl, poll_interval_s=poll_interval_s)

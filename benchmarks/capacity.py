@@ -40,15 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from pagefan.aws.objects import READ_AHEAD, WRITE_CONCURRENCY
-from pagefan.local.client.cost import (
-    FunctionUsage,
-    JobCost,
-    JobUsage,
-    Prices,
-    job_cost,
-    pipeline_requests,
-    state_transitions,
-)
+from pagefan.local.client.cost import FunctionUsage, JobCost, JobUsage, job_cost, pipeline_requests
+from pagefan.local.client.prices import Prices
+from pagefan.local.client.transitions import state_transitions
 from pagefan.local.emulator.template import load_template
 
 HERE = Path(__file__).resolve().parent

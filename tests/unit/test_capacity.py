@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from pagefan.local.client.cost import Prices, pipeline_requests
+from pagefan.local.client.cost import pipeline_requests
+from pagefan.local.client.prices import Prices
 from pagefan.local.emulator.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,24 +9,17 @@ from typing import Any
 import pytest
 
 from pagefan.local.client.cost import (
-    PRICE_KEYS,
     FunctionUsage,
-    InvocationReport,
     JobUsage,
-    Prices,
-    default_prices_path,
-    execution_counts,
     job_cost,
-    parse_report,
     pipeline_requests,
-    polls_for,
-    request_ids_of_job,
-    state_transitions,
-    template_inputs,
     usage_from_reports,
     usage_from_run_summaries,
     usage_from_run_summary,
 )
+from pagefan.local.client.prices import PRICE_KEYS, Prices, default_prices_path
+from pagefan.local.client.reports import InvocationReport, parse_report, request_ids_of_job
+from pagefan.local.client.transitions import execution_counts, polls_for, state_transitions, template_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = json.loads((ROOT / "statemachine" / "document_job.asl.json").read_text())

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from pagefan.handlers.observability import NoTracer, tracing_enabled
-from pagefan.local.client.cost import InvocationReport, parse_report
+from pagefan.local.client.reports import InvocationReport, parse_report
 from pagefan.local.emulator.environments import CloudWatchLogSink, report_line
 
 

@@ -537,7 +537,8 @@ def _run_on_stack(client: Any, files: list[Path], out_root: Path, progress: Any,
 
 def _price_job(client: Any, job_id: str, prices_path: Path | None = None) -> Any:
     """One job's JobCost, from what the stack recorded of it (LookupError: no such job)."""
-    from pagefan.local.client.cost import Prices, default_prices_path, job_cost
+    from pagefan.local.client.cost import job_cost
+    from pagefan.local.client.prices import Prices, default_prices_path
 
     usage = client.usage(job_id)
     return job_cost(usage, Prices.load(prices_path or default_prices_path()))
@@ -949,7 +950,8 @@ def cost(
     every invocation that logged the job id (Lambda's REPORT lines in CloudWatch Logs), the job's
     executions' state transitions, and its page count.
     """
-    from pagefan.local.client.cost import JobCost, Prices, default_prices_path, job_cost
+    from pagefan.local.client.cost import JobCost, job_cost
+    from pagefan.local.client.prices import Prices, default_prices_path
 
     bill: JobCost
     if JOB_ID_SHAPE.match(source) and not Path(source).exists():
@@ -961,7 +963,8 @@ def cost(
         except (ValueError, KeyError, OSError) as problem:
             raise OneLineUsageError(f"cannot price job {source}: {problem}") from None
     else:
-        from pagefan.local.client.cost import template_inputs, usage_from_run_summaries
+        from pagefan.local.client.cost import usage_from_run_summaries
+        from pagefan.local.client.transitions import template_inputs
         from pagefan.local.emulator.template import load_template
 
         template = template or _default_template()

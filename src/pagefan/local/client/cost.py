@@ -8,68 +8,21 @@ into dollars, item by item. The usage comes from a local run's measured duration
 which ``pagefan.local.client.jobs_client`` reads from CloudWatch Logs and Step Functions.
 ``pipeline_requests`` gives the request counts pagefan's code makes for a
 job of N pages (read from the stages, listed in its docstring) and ``state_transitions`` walks the
-state machine's ASL along the successful path. Prices live in one dated file
-(``benchmarks/prices.json``); they are public list prices and must be re-checked before relying on them.
-Free tiers, storage, data transfer and CloudWatch Logs are not counted.
+state machine's ASL along the successful path (:mod:`.transitions`). Prices come from
+:mod:`.prices`, the REPORT lines from :mod:`.reports`. Free tiers, storage, data transfer and
+CloudWatch Logs are not counted.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from pagefan.local import project
-
-PRICE_KEYS = (
-    "lambda_arm64_gb_second",
-    "lambda_request",
-    "s3_put_request",
-    "s3_get_request",
-    "sfn_standard_transition",
-    "dynamodb_write_request_unit",
-    "dynamodb_read_request_unit",
-    "eventbridge_event",
-    "sqs_request",
-)
-
-
-@dataclass(frozen=True)
-class Prices:
-    """US dollars per unit (one GB-second, one request, one transition, one request unit)."""
-
-    as_of: str
-    region: str
-    unit_usd: Mapping[str, float]
-    sources: tuple[str, ...] = ()
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Prices:
-        """Read prices.json's shape: ``{"as_of", "region", "sources", "usd": {key: price}}``."""
-        usd = {key: float(value) for key, value in data["usd"].items()}
-        missing = [key for key in PRICE_KEYS if key not in usd]
-        if missing:
-            raise ValueError(f"prices lack {', '.join(missing)}")
-        return cls(
-            as_of=str(data["as_of"]),
-            region=str(data["region"]),
-            unit_usd=usd,
-            sources=tuple(str(s) for s in data.get("sources", ())),
-        )
-
-    @classmethod
-    def load(cls, path: Path) -> Prices:
-        """Read a prices file (benchmarks/prices.json)."""
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-
-
-def default_prices_path() -> Path:
-    """benchmarks/prices.json of the project (a checkout, or the wheel's copy)."""
-    return project.default_prices_path()
+from pagefan.local.client.prices import Prices
+from pagefan.local.client.reports import InvocationReport
+from pagefan.local.client.transitions import polls_for, state_transitions
 
 
 @dataclass(frozen=True)
@@ -237,89 +190,6 @@ def progress_read_units(pages: int) -> int:
     return max(1, math.ceil(pages * PAGE_ITEM_BYTES / 4096))
 
 
-def _successors(state: Mapping[str, Any]) -> list[str]:
-    """Where a state can go next without an error (Next, Default, each Choice)."""
-    targets = [c["Next"] for c in state.get("Choices", []) if "Next" in c]
-    targets += [state[k] for k in ("Default", "Next") if k in state]
-    return targets
-
-
-def _reaches_success(states: Mapping[str, Any], start: str) -> bool:
-    seen: set[str] = set()
-    todo = [start]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        # A Succeed state, or the End of a Parallel branch or Map iteration that did not fail.
-        if states[name]["Type"] == "Succeed" or (states[name].get("End") and states[name]["Type"] != "Fail"):
-            return True
-        todo.extend(_successors(states[name]))
-    return False
-
-
-def _path_transitions(machine: Mapping[str, Any], polls: int) -> int:
-    states = machine["States"]
-    name: str | None = machine["StartAt"]
-    entered: set[str] = set()
-    count = 0
-    loops = 0
-    while name is not None:
-        state = states[name]
-        count += 1
-        entered.add(name)
-        kind = state["Type"]
-        if kind == "Parallel":
-            count += sum(_path_transitions(branch, polls) for branch in state["Branches"])
-        if kind == "Map":
-            # One iteration: how many items a Map runs depends on the job (its history tells).
-            count += _path_transitions(state.get("ItemProcessor") or state["Iterator"], polls)
-        if kind == "Choice":
-            default = state.get("Default")
-            # Back to the poll's Wait: one more poll, while polls remain.
-            back_to_wait = default in entered and states[default]["Type"] == "Wait"
-            if back_to_wait and loops < polls - 1:
-                loops += 1
-                name = default
-                continue
-            if default in entered and not back_to_wait:
-                name = default
-                continue
-            # The Default first: the ordinary way on (another page of a query is the exception).
-            candidates = ([default] if default else []) + [c["Next"] for c in state.get("Choices", [])]
-            name = next(
-                (c for c in candidates if c not in entered and _reaches_success(states, c)),
-                None,
-            )
-            if name is None:
-                raise ValueError(f"no way to success from Choice state {state!r}")
-            continue
-        if kind in ("Succeed", "Fail") or state.get("End"):
-            break
-        name = state.get("Next")
-    return count
-
-
-def state_transitions(asl: Mapping[str, Any], *, polls: int) -> int:
-    """States entered by a successful execution whose polling loop runs ``polls`` times.
-
-    Walks from StartAt: a Choice takes its Default back into the loop while polls remain, else its
-    Default or, failing that, the first choice from which a Succeed state (or a branch's End) is
-    reachable (one page of progress per poll); a Parallel state adds
-    its branches', a Map state one iteration. Retries are not counted. A job's own execution
-    history (``execution_counts``) gives the exact figure.
-    """
-    if polls < 1:
-        raise ValueError("a job polls its progress at least once")
-    return _path_transitions(asl, polls)
-
-
-def polls_for(pages_seconds: float, poll_interval_s: int) -> int:
-    """Progress reads of a job whose pages take ``pages_seconds``: one at once, then every interval."""
-    return 1 + max(0, math.ceil(pages_seconds / poll_interval_s))
-
-
 def usage_from_run_summary(
     summary: Mapping[str, Any], asl: Mapping[str, Any], *, poll_interval_s: int
 ) -> JobUsage:
@@ -377,128 +247,6 @@ def usage_from_run_summaries(
         eventbridge_events=sum(u.eventbridge_events for u in per_document),
         sqs_requests=sum(u.sqs_requests for u in per_document),
     )
-
-
-def template_inputs(template: Mapping[str, Any], root: Path) -> tuple[dict[str, Any], int]:
-    """The state machine's ASL and the default poll interval, from a loaded SAM template."""
-    poll = int(template.get("Parameters", {}).get("PollIntervalSeconds", {}).get("Default", 5))
-    for resource in template["Resources"].values():
-        if resource.get("Type") == "AWS::Serverless::StateMachine":
-            uri = resource.get("Properties", {}).get("DefinitionUri")
-            if isinstance(uri, str):
-                asl: dict[str, Any] = json.loads((root / uri).read_text(encoding="utf-8"))
-                return asl, poll
-    raise ValueError("the template has no state machine with a local DefinitionUri")
-
-
-# What Lambda writes after every invocation, in its text log format (tab separated on AWS):
-# "REPORT RequestId: <id>  Duration: 12.34 ms  Billed Duration: 13 ms  Memory Size: 1024 MB
-#  Max Memory Used: 80 MB  Init Duration: 301.20 ms" (Init only on a cold start).
-_REPORT = re.compile(
-    r"REPORT RequestId:\s*(?P<request_id>\S+)\s+Duration:\s*(?P<duration>[\d.]+) ms"
-    r"\s+Billed Duration:\s*(?P<billed>\d+) ms\s+Memory Size:\s*(?P<memory>\d+) MB"
-    r"(?:\s+Max Memory Used:\s*(?P<used>\d+) MB)?(?:\s+Init Duration:\s*(?P<init>[\d.]+) ms)?"
-)
-
-
-@dataclass(frozen=True)
-class InvocationReport:
-    """One invocation as Lambda's REPORT line gives it."""
-
-    request_id: str
-    duration_ms: float
-    billed_ms: int
-    memory_mb: int
-    max_memory_used_mb: int = 0
-    init_ms: float = 0.0
-
-
-def parse_report(message: str) -> InvocationReport | None:
-    """The REPORT line's figures, in Lambda's text or JSON log format; None for any other line.
-
-    The JSON format (``LoggingConfig: LogFormat: JSON``) writes a ``platform.report`` record.
-    """
-    text = message.strip()
-    if text.startswith("{"):
-        try:
-            record = json.loads(text)
-        except ValueError:
-            return None
-        if not isinstance(record, dict) or record.get("type") != "platform.report":
-            return None
-        body = record.get("record", {})
-        metrics = body.get("metrics", {})
-        return InvocationReport(
-            request_id=str(body.get("requestId", "")),
-            duration_ms=float(metrics.get("durationMs", 0.0)),
-            billed_ms=int(metrics.get("billedDurationMs", 0)),
-            memory_mb=int(metrics.get("memorySizeMB", 0)),
-            max_memory_used_mb=int(metrics.get("maxMemoryUsedMB", 0)),
-            init_ms=float(metrics.get("initDurationMs", 0.0)),
-        )
-    match = _REPORT.search(text)
-    if match is None:
-        return None
-    return InvocationReport(
-        request_id=match["request_id"],
-        duration_ms=float(match["duration"]),
-        billed_ms=int(match["billed"]),
-        memory_mb=int(match["memory"]),
-        max_memory_used_mb=int(match["used"] or 0),
-        init_ms=float(match["init"] or 0.0),
-    )
-
-
-def request_ids_of_job(messages: Iterable[str], job_id: str) -> set[str]:
-    """The request ids of the invocations that logged a line about ``job_id``.
-
-    Every pagefan handler logs JSON lines (Powertools) carrying ``job_id`` (or ``correlation_id``)
-    and ``function_request_id`` once it knows the job.
-    """
-    found: set[str] = set()
-    for message in messages:
-        text = message.strip()
-        if not text.startswith("{"):
-            continue
-        try:
-            line = json.loads(text)
-        except ValueError:
-            continue
-        if not isinstance(line, dict) or not line.get("function_request_id"):
-            continue
-        if job_id in (line.get("job_id"), line.get("correlation_id")):
-            found.add(str(line["function_request_id"]))
-    return found
-
-
-def execution_counts(history: Iterable[Mapping[str, Any]], asl: Mapping[str, Any]) -> tuple[int, int]:
-    """State transitions and progress reads (DynamoDB Query tasks) of an execution's history.
-
-    Step Functions bills a transition per state entered, in Parallel branches too.
-    """
-    readers = {
-        name
-        for name, state in _all_states(asl).items()
-        if str(state.get("Resource", "")).endswith(":dynamodb:query")
-    }
-    transitions = reads = 0
-    for event in history:
-        if not str(event.get("type", "")).endswith("StateEntered"):
-            continue
-        transitions += 1
-        if event.get("stateEnteredEventDetails", {}).get("name") in readers:
-            reads += 1
-    return transitions, reads
-
-
-def _all_states(machine: Mapping[str, Any]) -> dict[str, Any]:
-    states = dict(machine.get("States", {}))
-    for state in list(states.values()):
-        for branch in state.get("Branches", []):
-            states.update(_all_states(branch))
-        if "ItemProcessor" in state or "Iterator" in state:
-            states.update(_all_states(state.get("ItemProcessor") or state["Iterator"]))
-    return states
 
 
 def usage_from_reports(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pagefan.local.client.cost import request_ids_of_job
+from pagefan.local.client.reports import request_ids_of_job
 
 STATE_MACHINE = "DocumentJob"
 """How the state machine's lines are labelled (its logical id, as functions are labelled by theirs)."""

@@ -24,15 +24,10 @@ from pagefan import layout
 from pagefan.aws.jobs import JobStore
 from pagefan.formats import JobInput, JobRecord, JobStatus, PageStatus
 from pagefan.job_ids import derive_job_id, job_id_of_execution
-from pagefan.local.client.cost import (
-    InvocationReport,
-    JobUsage,
-    execution_counts,
-    parse_report,
-    request_ids_of_job,
-    usage_from_reports,
-)
+from pagefan.local.client.cost import JobUsage, usage_from_reports
 from pagefan.local.client.job_logs import STATE_MACHINE, JobLogs, state_machine_log_group
+from pagefan.local.client.reports import InvocationReport, parse_report, request_ids_of_job
+from pagefan.local.client.transitions import execution_counts
 
 # Lambda's log lines reach CloudWatch Logs within seconds; a job's first invocation starts after
 # its record is created, so the search starts a little before (clocks differ).
