@@ -242,6 +242,22 @@ class EmulatedAccount:
 
     def start(self) -> Deployment:
         """Start the emulated services and deploy the template into them."""
+        self._start_services()
+        self._deploy()
+        self._start_functions()
+        self._start_deliveries()
+        self.timeline.add("deployed", resources=len(self.deployment.physical_ids))
+        _LOG.debug(
+            "stack %s deployed: %d resources, %d functions; not emulated: %s",
+            self.stack_name,
+            len(self.deployment.physical_ids),
+            len(self.functions),
+            ", ".join(self.deployment.not_emulated) or "nothing",
+        )
+        return self.deployment
+
+    def _start_services(self) -> None:
+        """Start moto's server, reset and corrected, with the runtime's hooks on its deliveries."""
         from moto.server import ThreadedMotoServer
 
         from pagefan.local.emulator import dynamodb_limits, moto_fixes, moto_hooks
@@ -280,6 +296,8 @@ class EmulatedAccount:
             on_execution_ended=self._report_ended_execution,
         )
 
+    def _deploy(self) -> None:
+        """The template translated with its parameters and deployed, as CloudFormation would."""
         self.session = boto3.Session(
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -301,6 +319,9 @@ class EmulatedAccount:
         # (tests/security) resolve the same policies the account holds.
         self.template, self.resolver = translated, deployer.resolver
         self._subscribe_notifications()
+
+    def _start_functions(self) -> None:
+        """Each function's environments, on the Python its Runtime names where this machine has it."""
         base_env = {
             **CREDENTIALS,
             "AWS_ENDPOINT_URL": self.endpoint,
@@ -348,6 +369,9 @@ class EmulatedAccount:
         )
         for logical_id, environments in self.functions.items():
             environments.run_on(pythons[logical_id])
+
+    def _start_deliveries(self) -> None:
+        """Asynchronous invocation, IAM enforcement, the stack's outputs and the queues' pollers."""
         # Only invocations holding a slot take a thread, so this many never makes one wait.
         self._async_pool = ThreadPoolExecutor(
             max_workers=sum(env.concurrency for env in self.functions.values()) + 8,
@@ -366,15 +390,6 @@ class EmulatedAccount:
                 name=f"poll-{subscription.function}",
                 daemon=True,
             ).start()
-        self.timeline.add("deployed", resources=len(self.deployment.physical_ids))
-        _LOG.debug(
-            "stack %s deployed: %d resources, %d functions; not emulated: %s",
-            self.stack_name,
-            len(self.deployment.physical_ids),
-            len(self.functions),
-            ", ".join(self.deployment.not_emulated) or "nothing",
-        )
-        return self.deployment
 
     def stop(self) -> None:
         """Stop every execution environment and the emulated services."""
