@@ -19,8 +19,9 @@ def start_job_execution(
     """Start the job's execution (named ``name``, else the job id); False when it already exists.
 
     AWS answers a repeated StartExecution with the same name and input with success while the
-    first runs, and with ExecutionAlreadyExists otherwise (and so does moto, always): both mean
-    the job is already being tracked.
+    first runs, and with ExecutionAlreadyExists once it has ended (moto 5.2.5 does the same): both
+    mean the job is already being tracked. So True means "started, or found running": a caller
+    that counts starts counts a start repeated while the first runs twice.
     """
     try:
         sfn.start_execution(
