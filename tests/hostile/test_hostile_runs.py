@@ -28,7 +28,7 @@ import pytest
 from pypdf import PdfReader
 
 from pagefan import layout
-from pagefan.formats import JobRecord, JobStatus, PageRecord, PageStatus
+from pagefan.formats.jobs_table import JobRecord, JobStatus, PageRecord, PageStatus
 from tests.hostile.generator import AT_MAX_PAGES, MANY_RUNS, Completes, Fails, Hostile, hostile_inputs
 from tests.hostile.sentinel import Sentinel, SentinelServer, probe
 from tests.integration.pipeline import Pipeline, pipeline

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from pagefan.domain.split import open_document, split_pages
-from pagefan.formats import JobStatus
+from pagefan.formats.jobs_table import JobStatus
 from tests.hostile.generator import blank_pages
 from tests.integration.pipeline import pipeline
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pypdf
 import yaml
 
-from pagefan.formats import JobStatus, PageStatus
+from pagefan.formats.jobs_table import JobStatus, PageStatus
 from pagefan.local.emulator.invocation import event_file_name, run_invoke
 from pagefan.local.emulator.template import load_template
 from tests.documents import make_sample_pdf

@@ -8,13 +8,10 @@ import pytest
 
 from pagefan.config import PageWorkerSettings, SplitterSettings, load_settings
 from pagefan.errors import ConfigurationError, FormatVersionError
-from pagefan.formats import (
-    PAGE_RESULT_FORMAT_VERSION,
-    JobInput,
-    PageResult,
-    TextRun,
-    readable_cause,
-)
+from pagefan.formats.jobs_table import readable_cause
+from pagefan.formats.page_result import PageResult, TextRun
+from pagefan.formats.payloads import JobInput
+from pagefan.formats.versions import PAGE_RESULT_FORMAT_VERSION
 from pagefan.job_ids import derive_job_id
 
 SPLITTER_ENV = {

@@ -21,8 +21,8 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObj
 
 from pagefan.domain.graphics import GraphicsLimits, PageGraphics, StoredImage, read_graphics
 from pagefan.domain.parsing import PARSE_ERRORS, detail, streams_up_to
-from pagefan.errors import PageFailed
-from pagefan.formats import Omission, PageResult, TextRun
+from pagefan.errors import PageFailed, PageFailureCode
+from pagefan.formats.page_result import Omission, OmissionCode, PageResult, TextRun
 
 # Form XObjects nest; real documents rarely go beyond three levels. The bounds stop hostile
 # files that nest or fan out without end from turning the image count into the heavy work.
@@ -476,7 +476,7 @@ def _too_large(
             "(or a damaged stream is too large to repair)"
         )
     return PageFailed(
-        "content_too_large",
+        PageFailureCode.CONTENT_TOO_LARGE,
         f"Page {page_number} was not analysed: {what}. "
         "It may be a decompression bomb or an extremely complex page.",
     )
@@ -497,7 +497,7 @@ def _check_content_size(
         streams = list(_page_contents(page))
     except PARSE_ERRORS as exc:
         raise PageFailed(
-            "damaged_page", f"Page {page_number}'s content cannot be read ({detail(exc)})."
+            PageFailureCode.DAMAGED_PAGE, f"Page {page_number}'s content cannot be read ({detail(exc)})."
         ) from exc
     for index, stream in enumerate([*streams, *forms]):
         is_form = index >= len(streams)
@@ -510,7 +510,8 @@ def _check_content_size(
                 # The text extraction skips a form it cannot decode; so does the size check.
                 continue
             raise PageFailed(
-                "damaged_page", f"Page {page_number}'s content stream cannot be decoded ({detail(exc)})."
+                PageFailureCode.DAMAGED_PAGE,
+                f"Page {page_number}'s content stream cannot be decoded ({detail(exc)}).",
             ) from exc
         if remaining < 0:
             raise _too_large(page_number, limit)
@@ -593,11 +594,13 @@ def _box(page: PageObject, page_number: int) -> tuple[float, float, float, float
         bottom, top = sorted((float(box.bottom), float(box.top)))
     except PARSE_ERRORS as exc:
         raise PageFailed(
-            "damaged_page", f"Page {page_number} has no readable page size ({detail(exc)})."
+            PageFailureCode.DAMAGED_PAGE, f"Page {page_number} has no readable page size ({detail(exc)})."
         ) from exc
     width, height = right - left, top - bottom
     if not all(math.isfinite(value) for value in (left, bottom, width, height)) or width <= 0 or height <= 0:
-        raise PageFailed("damaged_page", f"Page {page_number} has an empty or invalid page size.")
+        raise PageFailed(
+            PageFailureCode.DAMAGED_PAGE, f"Page {page_number} has an empty or invalid page size."
+        )
     return left, bottom, width, height
 
 
@@ -607,13 +610,16 @@ def _open_page(pdf_bytes: bytes, page_number: int) -> PageObject:
         count = len(reader.pages)
         if count != 1:
             raise PageFailed(
-                "damaged_page", f"Page {page_number}'s file should hold exactly one page, not {count}."
+                PageFailureCode.DAMAGED_PAGE,
+                f"Page {page_number}'s file should hold exactly one page, not {count}.",
             )
         return reader.pages[0]
     except LimitReachedError as exc:
         raise _too_large(page_number, None, exc) from exc
     except PARSE_ERRORS as exc:
-        raise PageFailed("damaged_page", f"Page {page_number} cannot be read ({detail(exc)}).") from exc
+        raise PageFailed(
+            PageFailureCode.DAMAGED_PAGE, f"Page {page_number} cannot be read ({detail(exc)})."
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -773,7 +779,7 @@ def _graphics(
         return PageGraphics(
             omitted=[
                 Omission(
-                    code="form_expansion",
+                    code=OmissionCode.FORM_EXPANSION,
                     detail=f"The page's forms draw themselves, or more than {MAX_FORM_DRAWS:,} forms in all; "
                     "its graphics are not drawn, only its text.",
                 )
@@ -793,7 +799,7 @@ def _graphics(
         return PageGraphics(
             omitted=[
                 Omission(
-                    code="graphics_unreadable",
+                    code=OmissionCode.GRAPHICS_UNREADABLE,
                     detail=f"The page's graphics cannot be read ({detail(exc)}); only its text is drawn.",
                 )
             ]
@@ -825,7 +831,7 @@ def _analyse(
         )
     except RecursionError as exc:
         raise PageFailed(
-            "unreadable_text",
+            PageFailureCode.UNREADABLE_TEXT,
             f"The text of page {page_number} cannot be extracted: its content nests arrays, "
             "dictionaries or forms too deeply.",
         ) from exc
@@ -835,18 +841,19 @@ def _analyse(
         raise _too_large(page_number, None, exc) from exc
     except PARSE_ERRORS as exc:
         raise PageFailed(
-            "unreadable_text", f"The text of page {page_number} cannot be extracted ({detail(exc)})."
+            PageFailureCode.UNREADABLE_TEXT,
+            f"The text of page {page_number} cannot be extracted ({detail(exc)}).",
         ) from exc
     if len(text) > MAX_PAGE_TEXT_CHARS:
         raise PageFailed(
-            "content_too_large",
+            PageFailureCode.CONTENT_TOO_LARGE,
             f"Page {page_number} was not analysed: its text is {len(text):,} characters long, more than the "
             f"{MAX_PAGE_TEXT_CHARS:,} pagefan accepts for one page. It may be a text bomb (a font or a form "
             "that repeats text without end).",
         )
     if len(collector.runs) > MAX_PAGE_RUNS:
         raise PageFailed(
-            "content_too_large",
+            PageFailureCode.CONTENT_TOO_LARGE,
             f"Page {page_number} was not analysed: it places {len(collector.runs):,} separate pieces of "
             f"text, more than the {MAX_PAGE_RUNS:,} pagefan accepts for one page.",
         )

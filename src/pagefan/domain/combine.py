@@ -13,7 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from pagefan.formats import FORMAT_VERSION, DocumentInfo, PageResult
+from pagefan.formats.document import DocumentInfo
+from pagefan.formats.page_result import PageResult
+from pagefan.formats.versions import FORMAT_VERSION
 
 # Page result fields that document.json leaves out of each page: they are the same for every
 # page and are said once at the top level.

@@ -36,7 +36,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pagefan.formats import Graphic, ImageRef, Omission, TextRun
+from pagefan.formats.page_result import (
+    LINE_CAPS,
+    LINE_JOINS,
+    Graphic,
+    ImageRef,
+    Omission,
+    OmissionCode,
+    TextRun,
+)
 
 # pdfium is not thread-safe, and the local runtime may run two pages in one process.
 _PDFIUM_LOCK = threading.Lock()
@@ -45,8 +53,6 @@ _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 # Above this many distinct colours an opaque image is stored as JPEG (a photo), else PNG.
 _PHOTO_COLOURS = 256
 _JPEG_QUALITY = 85
-_LINE_CAPS = ("butt", "round", "square")
-_LINE_JOINS = ("miter", "round", "bevel")
 # Annotation appearances rarely say more than a few words; these bound what hostile ones add.
 _MAX_ANNOTATION_RUNS = 1_000
 _MAX_ANNOTATION_TEXT_BYTES = 16_384  # one text object, UTF-16
@@ -127,7 +133,7 @@ class _Walker:
         self._clip_ids: dict[str, int] = {}
         self._segments = 0
         self._image_bytes = 0
-        self._omitted_codes: set[str] = set()
+        self._omitted_codes: set[OmissionCode] = set()
         self.in_annotation = False
         self.texts = 0
         self._annotation_chars = 0
@@ -194,7 +200,7 @@ class _Walker:
         name = name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
         return "".join(char for char in name if char.isprintable()) or "unknown"
 
-    def omit(self, code: str, detail: str) -> None:
+    def omit(self, code: OmissionCode, detail: str) -> None:
         # One entry per kind of omission: a page with 10,000 oversized images says so once.
         if code not in self._omitted_codes:
             self._omitted_codes.add(code)
@@ -311,7 +317,7 @@ class _Walker:
             elif kind == raw.FPDF_PAGEOBJ_FORM:
                 if depth >= self.limits.max_form_depth:
                     self.omit(
-                        "form_depth",
+                        OmissionCode.FORM_DEPTH,
                         f"Forms nested deeper than {self.limits.max_form_depth} levels are not drawn.",
                     )
                     continue
@@ -328,7 +334,7 @@ class _Walker:
         self._segments += count
         if self._segments > self.limits.max_path_segments:
             self.omit(
-                "path_limit",
+                OmissionCode.PATH_LIMIT,
                 f"The page draws more than {self.limits.max_path_segments:,} path segments; the paths "
                 "past that are not drawn.",
             )
@@ -372,8 +378,8 @@ class _Walker:
                 stroke=stroke_colour,
                 stroke_opacity=stroke_opacity,
                 line_width=round(max(float(width.value), 0.0), 3) if math.isfinite(width.value) else 1.0,
-                line_cap=_LINE_CAPS[cap] if 0 <= cap < 3 else "butt",
-                line_join=_LINE_JOINS[join] if 0 <= join < 3 else "miter",
+                line_cap=LINE_CAPS[cap] if 0 <= cap < 3 else "butt",
+                line_join=LINE_JOINS[join] if 0 <= join < 3 else "miter",
                 dash=dash,
                 dash_phase=round(float(phase.value), 3) if math.isfinite(phase.value) else 0.0,
             )
@@ -400,7 +406,7 @@ class _Walker:
                 kind="image",
                 matrix=[1, 0, 0, 1, 0, 0],
                 clips=self.clips_of(obj, matrix),
-                omitted="shading",
+                omitted=OmissionCode.SHADING,
                 texts_before=self.texts,
             )
         )
@@ -416,7 +422,7 @@ class _Walker:
         if not self._shadings:
             return
         self.omit(
-            "shading_approximated",
+            OmissionCode.SHADING_APPROXIMATED,
             "Smooth shadings are drawn as a low-resolution picture of their colours.",
         )
         scale = _SHADING_RENDER_PIXELS / max(width, height)
@@ -479,19 +485,19 @@ class _Walker:
         except self.pdfium.PdfiumError:
             width = height = 0
         pixels = width * height
-        reason: str | None = None
+        reason: OmissionCode | None = None
         if pixels <= 0:
-            reason = "image_undecodable"
+            reason = OmissionCode.IMAGE_UNDECODABLE
             self.omit(reason, "An image whose size cannot be read is drawn as an empty box.")
         elif pixels > self.limits.max_image_pixels:
-            reason = "image_too_many_pixels"
+            reason = OmissionCode.IMAGE_TOO_MANY_PIXELS
             self.omit(
                 reason,
                 f"An image of {width:,} x {height:,} pixels is over the limit of "
                 f"{self.limits.max_image_pixels:,} pixels (it may be a pixel bomb): drawn as an empty box.",
             )
         elif self._image_bytes + pixels * 4 > self.limits.max_image_bytes:
-            reason = "image_bytes_per_page"
+            reason = OmissionCode.IMAGE_BYTES_PER_PAGE
             self.omit(
                 reason,
                 f"The page's images decode to more than {self.limits.max_image_bytes:,} bytes; the images "
@@ -503,7 +509,7 @@ class _Walker:
             try:
                 stored = self.encode(image)
             except (self.pdfium.PdfiumError, OSError, ValueError):
-                reason = "image_undecodable"
+                reason = OmissionCode.IMAGE_UNDECODABLE
                 self.omit(reason, "An image that cannot be decoded is drawn as an empty box.")
             else:
                 self.result.images.setdefault(stored.sha256, stored)

@@ -33,7 +33,7 @@ from pypdf.generic import (
 
 from pagefan.domain.scripts import visual_order
 from pagefan.errors import PageNotRendered, RendererUnavailable
-from pagefan.formats import OutlineEntry
+from pagefan.formats.document import OutlineEntry
 
 # SVG lengths in pt become PDF points one to one at 72 dpi (cairosvg's default is 96).
 SVG_DPI = 72

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 from pagefan.domain.scripts import SCRIPT_FAMILIES, script_family
-from pagefan.formats import Graphic, ImageRef, PageResult, TextRun
+from pagefan.formats.page_result import Graphic, ImageRef, PageResult, TextRun
 
 ImageSource = Callable[[ImageRef], bytes | None]
 """Gives a stored image's bytes (checked against its hash), or None when it cannot be had."""

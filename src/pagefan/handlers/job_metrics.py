@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pagefan.formats import JobStatus
+from pagefan.formats.jobs_table import JobStatus
 from pagefan.handlers.observability import count, logger, metrics, tag_job, tracer
 
 JOB_EVENT_STATUS = {"JobCompleted": JobStatus.COMPLETED, "JobFailed": JobStatus.FAILED}

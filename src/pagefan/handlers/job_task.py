@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeVar
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pagefan.aws.clients import s3_client
-from pagefan.formats import JobInput
+from pagefan.formats.payloads import JobInput
 from pagefan.handlers.observability import logger, metrics, tag_job, tracer
 
 SettingsT = TypeVar("SettingsT", contravariant=True)

@@ -12,7 +12,7 @@ from pagefan import layout
 from pagefan.aws.clients import dynamodb_client, s3_client
 from pagefan.aws.jobs import JobStore
 from pagefan.config import PageWorkerSettings, load_settings
-from pagefan.formats import PageStatus
+from pagefan.formats.jobs_table import PageStatus
 from pagefan.handlers.observability import count, logger, metrics, tag_job, tracer
 from pagefan.stages.page_analysis import process_page
 

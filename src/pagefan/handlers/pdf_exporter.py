@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pagefan.config import ExporterSettings, load_settings
-from pagefan.formats import PdfExportInput
+from pagefan.formats.payloads import PdfExportInput
 from pagefan.handlers.job_task import task_handler
 from pagefan.stages.exporting import export_pdf
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pagefan.aws.clients import dynamodb_client, s3_client, sfn_client
 from pagefan.aws.jobs import JobStore
 from pagefan.config import SplitterSettings, load_settings
-from pagefan.formats import SourceRef
+from pagefan.formats.document import SourceRef
 from pagefan.handlers.observability import count, logger, metrics, tag_job, tracer
 from pagefan.job_ids import derive_job_id
 from pagefan.stages.splitting import split_upload

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from pagefan.formats import JobStatus
+from pagefan.formats.jobs_table import JobStatus
 
 EXIT_OK, EXIT_FAILED_JOB, EXIT_USAGE = 0, 1, 2
 
@@ -478,8 +478,6 @@ def logs(job_id: str, stack: str, follow: bool, as_json: bool) -> None:
     only without --json. Needs logs:FilterLogEvents, lambda:GetFunctionConfiguration,
     states:DescribeStateMachine and dynamodb:GetItem.
     """
-    from pagefan.formats import JobStatus
-
     client = _stack_client(stack)
     try:
         reader, start_ms = client.job_logs(job_id)
@@ -490,7 +488,7 @@ def logs(job_id: str, stack: str, follow: bool, as_json: bool) -> None:
 
     def ended() -> bool:
         record = client.jobs.get_job(job_id)
-        return record is None or record.status in JobStatus.TERMINAL
+        return record is None or record.terminal
 
     lines = reader.follow(job_id, start_ms, ended=ended) if follow else iter(reader.lines(job_id, start_ms))
     try:

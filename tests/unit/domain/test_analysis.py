@@ -14,7 +14,8 @@ from tests.hostile.generator import many_runs, text_expansion_page
 from pagefan.domain import analysis
 from pagefan.domain.analysis import analyse_page, clean_text, font_name, run_text
 from pagefan.errors import PageFailed
-from pagefan.formats import PageResult, TextRun, dumps
+from pagefan.formats.page_result import PageResult, TextRun
+from pagefan.formats.versions import dumps
 
 LIMIT = 1_000_000
 IMAGE = (

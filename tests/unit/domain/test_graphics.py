@@ -19,7 +19,7 @@ from pagefan.domain.graphics import GraphicsLimits
 from pagefan.domain.pdf_render import _EMPTY_SVG, _fetch_nothing
 from pagefan.domain.svg import render_page_svg
 from pagefan.errors import FormatVersionError
-from pagefan.formats import PageResult
+from pagefan.formats.page_result import PageResult
 from pagefan.schemas import validate_page_result
 
 SVG = "{http://www.w3.org/2000/svg}"

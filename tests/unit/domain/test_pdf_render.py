@@ -23,7 +23,8 @@ from pagefan.domain.pdf_render import (
 )
 from pagefan.domain.svg import render_page_svg
 from pagefan.errors import PageNotRendered, RendererUnavailable
-from pagefan.formats import OutlineEntry, PageResult, TextRun
+from pagefan.formats.document import OutlineEntry
+from pagefan.formats.page_result import PageResult, TextRun
 
 
 def page(runs: list[TextRun], *, width: float, height: float, rotation: int = 0) -> PageResult:

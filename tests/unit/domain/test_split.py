@@ -17,7 +17,7 @@ from pagefan.domain.split import (
     split_pages,
 )
 from pagefan.errors import DocumentRejected
-from pagefan.formats import OutlineEntry
+from pagefan.formats.document import OutlineEntry
 
 BIG = 10**9
 CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"

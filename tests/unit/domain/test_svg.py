@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pagefan.domain.svg import render_page_svg
-from pagefan.formats import PageResult, TextRun
+from pagefan.formats.page_result import PageResult, TextRun
 
 NS = "{http://www.w3.org/2000/svg}"
 SANS = "Helvetica, Arial, sans-serif"

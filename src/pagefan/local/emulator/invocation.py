@@ -40,7 +40,10 @@ from botocore.exceptions import ClientError
 
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import FORMAT_VERSION, JobInput, PageStatus, PdfExportInput, PdfExportMode
+from pagefan.formats.jobs_table import PageStatus
+from pagefan.formats.payloads import JobInput, PdfExportInput, PdfExportMode
+from pagefan.formats.timestamps import iso_timestamp
+from pagefan.formats.versions import FORMAT_VERSION
 from pagefan.job_ids import derive_job_id
 from pagefan.local.emulator.account import REGION, EmulatedAccount
 from pagefan.local.emulator.environments import InvocationResult
@@ -159,7 +162,7 @@ def s3_put_event(
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
                 "awsRegion": REGION,
-                "eventTime": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "eventTime": iso_timestamp(moment),
                 "eventName": "ObjectCreated:Put",
                 "userIdentity": {"principalId": "AWS:EXAMPLE"},
                 "requestParameters": {"sourceIPAddress": "127.0.0.1"},
