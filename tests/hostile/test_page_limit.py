@@ -49,5 +49,5 @@ def test_exactly_max_pages_completes_and_one_more_is_rejected_end_to_end(tmp_pat
     assert (over.error.stage, over.error.reason) == (
         "split",
         f"The PDF has {SMALL_MAX_PAGES + 1} pages; "
-        f"pagefan accepts documents of up to {SMALL_MAX_PAGES} pages.",
+        f"pagefan accepts documents of up to {SMALL_MAX_PAGES} pages (MaxPages parameter).",
     )

@@ -105,7 +105,7 @@ def write_object(
     content_type: str,
     metadata: Mapping[str, str],
 ) -> None:
-    """Write one object; ``metadata`` must carry the format version (see formats.object_metadata)."""
+    """Write one object; ``metadata`` must carry the format version (see ``object_metadata``)."""
     if METADATA_FORMAT not in metadata:
         raise ValueError(f"object {key} would be written without its format version")
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=dict(metadata))

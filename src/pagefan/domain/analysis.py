@@ -473,7 +473,7 @@ def _too_large(
     else:
         what = (
             f"its content is larger than {max_content_bytes:,} bytes once decompressed "
-            "(or a damaged stream is too large to repair)"
+            "(MaxPageContentBytes parameter), or a damaged stream is too large to repair"
         )
     return PageFailed(
         PageFailureCode.CONTENT_TOO_LARGE,

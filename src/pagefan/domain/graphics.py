@@ -3,7 +3,7 @@
 pdfium (through pypdfium2) is a fuzzed, hardened parser that interprets the content streams,
 colour spaces, form XObjects and image filters (DCT, Flate, LZW, RunLength, CCITT, JBIG2, JPX)
 and exposes the result as page objects. This module walks those objects in painting order and
-turns them into :class:`~pagefan.formats.Graphic` elements in the page box's coordinates (origin
+turns them into :class:`~pagefan.formats.page_result.Graphic` elements in the page box's coordinates (origin
 at the MediaBox's bottom-left corner, before /Rotate), the same space as the text runs:
 
 - a path keeps its segments in its own user space with the matrix that maps them to the page,
@@ -318,7 +318,8 @@ class _Walker:
                 if depth >= self.limits.max_form_depth:
                     self.omit(
                         OmissionCode.FORM_DEPTH,
-                        f"Forms nested deeper than {self.limits.max_form_depth} levels are not drawn.",
+                        f"Forms nested deeper than {self.limits.max_form_depth} levels are not drawn "
+                        "(MaxFormDepth parameter).",
                     )
                     continue
                 matrix = _multiply(self.matrix(obj), parent)
@@ -335,8 +336,8 @@ class _Walker:
         if self._segments > self.limits.max_path_segments:
             self.omit(
                 OmissionCode.PATH_LIMIT,
-                f"The page draws more than {self.limits.max_path_segments:,} path segments; the paths "
-                "past that are not drawn.",
+                f"The page draws more than {self.limits.max_path_segments:,} path segments "
+                "(MaxPagePathSegments parameter); the paths past that are not drawn.",
             )
             return
         fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
@@ -494,14 +495,15 @@ class _Walker:
             self.omit(
                 reason,
                 f"An image of {width:,} x {height:,} pixels is over the limit of "
-                f"{self.limits.max_image_pixels:,} pixels (it may be a pixel bomb): drawn as an empty box.",
+                f"{self.limits.max_image_pixels:,} pixels (MaxImagePixels parameter; it may be a pixel "
+                "bomb): drawn as an empty box.",
             )
         elif self._image_bytes + pixels * 4 > self.limits.max_image_bytes:
             reason = OmissionCode.IMAGE_BYTES_PER_PAGE
             self.omit(
                 reason,
-                f"The page's images decode to more than {self.limits.max_image_bytes:,} bytes; the images "
-                "past that are drawn as empty boxes.",
+                f"The page's images decode to more than {self.limits.max_image_bytes:,} bytes "
+                "(MaxPageImageBytes parameter); the images past that are drawn as empty boxes.",
             )
         ref = None
         if reason is None:

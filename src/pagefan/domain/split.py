@@ -164,7 +164,8 @@ def open_document(data: bytes, *, max_bytes: int, max_pages: int) -> PdfReader:
     if size > max_bytes:
         raise DocumentRejected(
             RejectionCode.TOO_LARGE,
-            f"The file is {_size_text(size)}; pagefan accepts files of up to {_size_text(max_bytes)}.",
+            f"The file is {_size_text(size)}; pagefan accepts files of up to {_size_text(max_bytes)} "
+            "(MaxUploadBytes parameter).",
         )
     offset = data.find(HEADER, 0, HEADER_SEARCH_BYTES + len(HEADER) - 1)
     if offset < 0:
@@ -251,7 +252,8 @@ def _count_pages(reader: PdfReader, max_pages: int) -> int:
 def _too_many_pages(count: int | str, max_pages: int) -> DocumentRejected:
     return DocumentRejected(
         RejectionCode.TOO_MANY_PAGES,
-        f"The PDF has {count} pages; pagefan accepts documents of up to {max_pages} pages.",
+        f"The PDF has {count} pages; pagefan accepts documents of up to {max_pages} pages "
+        "(MaxPages parameter).",
     )
 
 

@@ -302,8 +302,9 @@ def render_page_svg(
     transparent but still selectable. Graphics and text are drawn in the page's painting order.
     Pages with more runs (or
     graphics) than ``max_elements`` show the first ``max_elements`` and a note saying how many
-    were left out. A rotated page says its /Rotate in a ``pagefan:rotation`` attribute on the
-    root (namespace ``urn:pagefan:svg``). Nothing is external: the only URIs are ``data:`` images.
+    were left out, and which parameter sets the limit. A rotated page says its /Rotate in a
+    ``pagefan:rotation`` attribute on the root (namespace ``urn:pagefan:svg``). Nothing is
+    external: the only URIs are ``data:`` images.
 
     Args:
         page: The page's analysis.
@@ -352,6 +353,8 @@ def render_page_svg(
             "font-family": _SANS,
             "fill": _NOTE_COLOUR,
         }
-        parts.append(f"<text{_attributes(note)}>{' and '.join(counts)} not shown</text>")
+        parts.append(
+            f"<text{_attributes(note)}>{' and '.join(counts)} not shown (MaxSvgElements parameter)</text>"
+        )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -328,7 +328,7 @@ def test_decompression_bomb_is_content_too_large(pdfs: Any) -> None:
     data = pdfs.one_page(bomb, content_dict=b"/Filter /FlateDecode")
     rejection = failure(data)
     assert rejection.code == "content_too_large"
-    assert "1,000,000 bytes" in str(rejection)
+    assert "1,000,000 bytes once decompressed (MaxPageContentBytes parameter)" in str(rejection)
 
 
 def test_content_over_the_limit_across_streams_and_forms(pdfs: Any) -> None:
