@@ -149,7 +149,8 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
             # What the PdfExporter's invocations do, one after another: each part of the template's
             # PdfPagesPerPart pages rendered to a file, then the parts merged (the Map runs the parts in
             # parallel; this is the sequential sum, so ms/page stays comparable with the single invocation).
-            from pagefan.domain.pdf_render import merge_pdf, render_pdf_part
+            from pagefan.domain.pdf_merge import merge_pdf
+            from pagefan.domain.pdf_render import render_pdf_part
             from pagefan.formats.payloads import pdf_part_ranges
             from pagefan.local.emulator.template import load_template
 

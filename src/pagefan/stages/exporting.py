@@ -2,7 +2,7 @@
 
 Both exporters draw each page with the same SVG renderer; the PDF exporter then converts the
 SVG with cairo. This module must not import cairo at module level: the SVG exporter's memory
-size has no room for it (pdf_render imports it lazily).
+size has no room for it (pdf_render imports it lazily), and the merge (pdf_merge) needs none.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def merge_pdf_ranges(*, s3: S3Client, settings: ExporterSettings, task: PdfExpor
 
     Copying rendered pages costs no cairo: the merge is pypdf only, one part read at a time.
     """
-    from pagefan.domain.pdf_render import merge_pdf
+    from pagefan.domain.pdf_merge import merge_pdf
 
     info = read_document_info(s3, settings.work_bucket, task.job_id)
     return _write_document(
@@ -196,7 +196,8 @@ def _render_whole_document(
     *, s3: S3Client, settings: ExporterSettings, task: PdfExportInput
 ) -> dict[str, str]:
     """Render every page and merge them in this invocation (a bare JobInput's task)."""
-    from pagefan.domain.pdf_render import merge_pdf, render_pdf_pages
+    from pagefan.domain.pdf_merge import merge_pdf
+    from pagefan.domain.pdf_render import render_pdf_pages
 
     info = read_document_info(s3, settings.work_bucket, task.job_id)
     pages = ((page.page_number, svg) for page, svg in _svg_pages(s3, settings, task.job, info))
