@@ -16,7 +16,7 @@ at the MediaBox's bottom-left corner, before /Rotate), the same space as the tex
 - forms are walked recursively, their matrices composed; visible annotations' appearance streams
   are drawn by flattening them into a copy of the page first.
 
-Text objects are left to :mod:`pagefan.domain.analysis` (pypdf), which places the runs, except the
+Text objects are left to :mod:`pagefan.domain.text_runs` (pypdf), which places the runs, except the
 text of annotation appearances, which pypdf does not see: it is returned as runs of its own.
 
 Limits: an image over ``max_image_pixels``, or past ``max_image_bytes`` decoded on the page, is
@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pagefan.domain.matrices import IDENTITY, Matrix, multiply
 from pagefan.formats.page_result import (
     LINE_CAPS,
     LINE_JOINS,
@@ -49,7 +50,6 @@ from pagefan.formats.page_result import (
 # pdfium is not thread-safe, and the local runtime may run two pages in one process.
 _PDFIUM_LOCK = threading.Lock()
 
-_IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 # Above this many distinct colours an opaque image is stored as JPEG (a photo), else PNG.
 _PHOTO_COLOURS = 256
 _JPEG_QUALITY = 85
@@ -92,21 +92,6 @@ class PageGraphics:
     images: dict[str, StoredImage] = field(default_factory=dict)
     omitted: list[Omission] = field(default_factory=list)
     annotation_runs: list[TextRun] = field(default_factory=list)
-
-
-Matrix = tuple[float, float, float, float, float, float]
-
-
-def _multiply(m: Matrix, n: Matrix) -> Matrix:
-    """Apply ``m``, then ``n`` (PDF row-vector convention)."""
-    return (
-        m[0] * n[0] + m[1] * n[2],
-        m[0] * n[1] + m[1] * n[3],
-        m[2] * n[0] + m[3] * n[2],
-        m[2] * n[1] + m[3] * n[3],
-        m[4] * n[0] + m[5] * n[2] + n[4],
-        m[4] * n[1] + m[5] * n[3] + n[5],
-    )
 
 
 def _num(value: float) -> str:
@@ -164,7 +149,7 @@ class _Walker:
         size = ctypes.c_float(0.0)
         if not text or not raw.FPDFTextObj_GetFontSize(obj, size):
             return
-        m = _multiply(_multiply(self.matrix(obj), parent), self.origin)
+        m = multiply(multiply(self.matrix(obj), parent), self.origin)
         scale = math.hypot(m[2], m[3])
         values = (m[4], m[5], size.value * scale, math.degrees(math.atan2(m[1], m[0])))
         if not all(math.isfinite(value) for value in values) or values[2] <= 0:
@@ -211,7 +196,7 @@ class _Walker:
     def matrix(self, obj: Any) -> Matrix:
         m = self.raw.FS_MATRIX()
         if not self.raw.FPDFPageObj_GetMatrix(obj, m):
-            return _IDENTITY
+            return IDENTITY
         return (m.a, m.b, m.c, m.d, m.e, m.f)
 
     def colour(self, getter: Any, obj: Any) -> tuple[int, int, int, int] | None:
@@ -306,7 +291,7 @@ class _Walker:
                 if self.in_annotation:
                     self.add_annotation_text(obj, parent)
                 # pdfium makes one text object of each text-showing operator, as pypdf reports
-                # them to pagefan.domain.analysis: the count orders graphics among the runs.
+                # them to pagefan.domain.text_runs: the count orders graphics among the runs.
                 self.texts += 1
             elif kind == raw.FPDF_PAGEOBJ_PATH:
                 self.add_path(obj, parent)
@@ -322,7 +307,7 @@ class _Walker:
                         "(MaxFormDepth parameter).",
                     )
                     continue
-                matrix = _multiply(self.matrix(obj), parent)
+                matrix = multiply(self.matrix(obj), parent)
                 self.walk(
                     obj, raw.FPDFFormObj_CountObjects(obj), raw.FPDFFormObj_GetObject, matrix, depth + 1
                 )
@@ -371,7 +356,7 @@ class _Walker:
                 kind="path",
                 texts_before=self.texts,
                 matrix=self.page_matrix(self.matrix(obj), parent),
-                clips=self.clips_of(obj, _multiply(parent, self.origin)),
+                clips=self.clips_of(obj, multiply(parent, self.origin)),
                 d=data,
                 fill=fill_colour,
                 fill_opacity=fill_opacity,
@@ -392,7 +377,7 @@ class _Walker:
         left, bottom, right, top = (ctypes.c_float() for _ in range(4))
         if not raw.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
             return
-        matrix = _multiply(parent, self.origin)
+        matrix = multiply(parent, self.origin)
         corners = [
             (x * matrix[0] + y * matrix[2] + matrix[4], x * matrix[1] + y * matrix[3] + matrix[5])
             for x in (left.value, right.value)
@@ -472,12 +457,12 @@ class _Walker:
             )
 
     def page_matrix(self, own: Matrix, parent: Matrix) -> list[float]:
-        matrix = _multiply(_multiply(own, parent), self.origin)
+        matrix = multiply(multiply(own, parent), self.origin)
         return [round(value, 4) + 0.0 for value in matrix]
 
     def add_image(self, obj: Any, parent: Matrix) -> None:
         matrix = self.page_matrix(self.matrix(obj), parent)
-        clips = self.clips_of(obj, _multiply(parent, self.origin))
+        clips = self.clips_of(obj, multiply(parent, self.origin))
         if not all(math.isfinite(value) for value in matrix):
             return
         image = self.pdfium.PdfImage(obj, self.page, self.document)
@@ -583,7 +568,7 @@ def read_graphics(
                     page.raw,
                     raw.FPDFPage_CountObjects(page.raw),
                     raw.FPDFPage_GetObject,
-                    _IDENTITY,
+                    IDENTITY,
                     0,
                     annotations_from=content_objects,
                 )

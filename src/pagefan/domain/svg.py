@@ -266,7 +266,7 @@ def _run_element(run: TextRun, page_height: float) -> str | None:
     # Forbidden characters go first (some, like U+001C, count as whitespace to str.split);
     # line breaks and tabs would render as spaces anyway, so make that explicit. One space at
     # either end is kept: it is a word boundary with the next run on the line (see
-    # pagefan.domain.analysis.run_text), and xml:space="preserve" draws it.
+    # pagefan.domain.text_runs.run_text), and xml:space="preserve" draws it.
     cleaned = _XML_FORBIDDEN.sub("", run.text)
     words = cleaned.split()
     if not words or run.size <= 0:
