@@ -96,9 +96,12 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
         info = DocumentInfo.from_json((work / "info.json").read_bytes())
         pages = info.pages_total
     if stage == "work":
+        from pagefan.config import PageWorkerSettings
         from pagefan.domain.analysis import read_page
+        from pagefan.stages.page_analysis import graphics_limits
 
         limit = getattr(settings, "max_page_content_bytes", 50 * 1024 * 1024)
+        limits = graphics_limits(settings) if isinstance(settings, PageWorkerSettings) else None
         (work / "results").mkdir(exist_ok=True)
         (work / "images").mkdir(exist_ok=True)
         for number in range(1, pages + 1):
@@ -107,7 +110,7 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
                 job_id="bench",
                 page_number=number,
                 max_content_bytes=limit,
-                limits=getattr(settings, "graphics_limits", None),
+                limits=limits,
             )
             # As the PageWorker: the images beside the result, one file per distinct image.
             for image in analysis.images:

@@ -13,6 +13,7 @@ from pagefan.formats.page_result import PageResult, TextRun
 from pagefan.formats.payloads import JobInput
 from pagefan.formats.versions import PAGE_RESULT_FORMAT_VERSION
 from pagefan.job_ids import derive_job_id
+from pagefan.stages.page_analysis import graphics_limits
 
 SPLITTER_ENV = {
     "WORK_BUCKET": "work",
@@ -55,7 +56,7 @@ def test_float_settings_accept_fractions() -> None:
     }
     settings = load_settings(PageWorkerSettings, env)
     assert settings.page_time_budget_seconds == 2.5
-    assert settings.graphics_limits.max_form_depth == 4
+    assert graphics_limits(settings).max_form_depth == 4
 
 
 def test_a_page_result_round_trips_and_other_versions_are_rejected() -> None:

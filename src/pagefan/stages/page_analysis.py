@@ -12,6 +12,7 @@ from pagefan.aws.jobs import JobStore
 from pagefan.aws.objects import ObjectToWrite, read_object, write_json, write_objects
 from pagefan.config import PageWorkerSettings
 from pagefan.domain.analysis import read_page
+from pagefan.domain.graphics import GraphicsLimits
 from pagefan.errors import PageFailed
 from pagefan.formats.jobs_table import PageStatus
 from pagefan.formats.versions import (
@@ -47,6 +48,16 @@ class PageOutcome:
     reason: str | None = None
 
 
+def graphics_limits(settings: PageWorkerSettings) -> GraphicsLimits:
+    """The bounds on one page's graphics that the template sets (see pagefan.domain.graphics)."""
+    return GraphicsLimits(
+        max_image_pixels=settings.max_image_pixels,
+        max_image_bytes=settings.max_page_image_bytes,
+        max_path_segments=settings.max_page_path_segments,
+        max_form_depth=settings.max_form_depth,
+    )
+
+
 def process_page(
     *, s3: S3Client, jobs: JobStore, settings: PageWorkerSettings, bucket: str, key: str
 ) -> PageOutcome:
@@ -72,7 +83,7 @@ def process_page(
                 job_id=job_id,
                 page_number=page_number,
                 max_content_bytes=settings.max_page_content_bytes,
-                limits=settings.graphics_limits,
+                limits=graphics_limits(settings),
             )
     except PageFailed as failure:
         duration_ms = int((time.perf_counter() - started) * 1000)
