@@ -59,7 +59,7 @@ def _peak_rss_mb() -> float:
 
 
 def _results(work: Path, pages: int) -> Any:
-    from pagefan.formats import PageResult
+    from pagefan.formats.page_result import PageResult
 
     for number in range(1, pages + 1):
         yield PageResult.from_json((work / "results" / f"{number:05d}.json").read_bytes())
@@ -74,7 +74,8 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
     import_ms = (time.perf_counter() - started) * 1000
     settings = getattr(module, "SETTINGS", None)
 
-    from pagefan.formats import DocumentInfo, SourceRef, dumps
+    from pagefan.formats.document import DocumentInfo, SourceRef
+    from pagefan.formats.versions import dumps
 
     started = time.perf_counter()
     if stage == "split":
@@ -95,9 +96,12 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
         info = DocumentInfo.from_json((work / "info.json").read_bytes())
         pages = info.pages_total
     if stage == "work":
+        from pagefan.config import PageWorkerSettings
         from pagefan.domain.analysis import read_page
+        from pagefan.stages.page_analysis import graphics_limits
 
         limit = getattr(settings, "max_page_content_bytes", 50 * 1024 * 1024)
+        limits = graphics_limits(settings) if isinstance(settings, PageWorkerSettings) else None
         (work / "results").mkdir(exist_ok=True)
         (work / "images").mkdir(exist_ok=True)
         for number in range(1, pages + 1):
@@ -106,7 +110,7 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
                 job_id="bench",
                 page_number=number,
                 max_content_bytes=limit,
-                limits=getattr(settings, "graphics_limits", None),
+                limits=limits,
             )
             # As the PageWorker: the images beside the result, one file per distinct image.
             for image in analysis.images:
@@ -148,8 +152,9 @@ def run_stage(stage: str, handler_module: str, work: Path) -> dict[str, float]:
             # What the PdfExporter's invocations do, one after another: each part of the template's
             # PdfPagesPerPart pages rendered to a file, then the parts merged (the Map runs the parts in
             # parallel; this is the sequential sum, so ms/page stays comparable with the single invocation).
-            from pagefan.domain.pdf_render import merge_pdf, render_pdf_part
-            from pagefan.formats import pdf_part_ranges
+            from pagefan.domain.pdf_merge import merge_pdf
+            from pagefan.domain.pdf_render import render_pdf_part
+            from pagefan.formats.payloads import pdf_part_ranges
             from pagefan.local.emulator.template import load_template
 
             pages_per_part = int(load_template(TEMPLATE)["Parameters"]["PdfPagesPerPart"]["Default"])
@@ -305,7 +310,7 @@ def stage_usage_summary(pages: int, stages: dict[str, Any], functions: dict[str,
     """A run-summary-shaped record from the stage timings (one invocation per stage, a page each for
     the PageWorker, a part each and a merge for the PdfExporter), for sizes where `pagefan run` is not
     measured."""
-    from pagefan.formats import pdf_part_ranges
+    from pagefan.formats.payloads import pdf_part_ranges
     from pagefan.local.emulator.template import load_template
 
     pages_per_part = int(load_template(TEMPLATE)["Parameters"]["PdfPagesPerPart"]["Default"])

@@ -27,7 +27,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import PageStatus, SourceRef, page_sort_key
+from pagefan.formats.document import SourceRef
+from pagefan.formats.jobs_table import PageStatus, page_sort_key
 from pagefan.local.emulator import dynamodb_limits, moto_fixes
 from pagefan.local.emulator.contention import Pressure
 from pagefan.local.emulator.dynamodb_limits import DynamoDbEmulation

@@ -29,7 +29,7 @@ from pagefan import layout
 from pagefan.aws import clients
 from pagefan.aws.jobs import JobStore
 from pagefan.config import PageWorkerSettings, SplitterSettings, load_settings
-from pagefan.formats import SourceRef
+from pagefan.formats.document import SourceRef
 from pagefan.local.emulator.account import REGION
 from pagefan.local.emulator.intrinsics import Resolver, references, typed_parameters
 from pagefan.local.emulator.invocation import STACK_NAME

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
-from pagefan.domain.graphics import GraphicsLimits
 from pagefan.errors import ConfigurationError
 
 
@@ -47,16 +46,6 @@ class PageWorkerSettings:
     max_page_image_bytes: int = _env("MAX_PAGE_IMAGE_BYTES")
     max_page_path_segments: int = _env("MAX_PAGE_PATH_SEGMENTS")
     max_form_depth: int = _env("MAX_FORM_DEPTH")
-
-    @property
-    def graphics_limits(self) -> GraphicsLimits:
-        """The bounds on one page's graphics (see pagefan.domain.graphics)."""
-        return GraphicsLimits(
-            max_image_pixels=self.max_image_pixels,
-            max_image_bytes=self.max_page_image_bytes,
-            max_path_segments=self.max_page_path_segments,
-            max_form_depth=self.max_form_depth,
-        )
 
 
 @dataclass(frozen=True)

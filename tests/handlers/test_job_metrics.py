@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pagefan.formats import JobStatus
+from pagefan.formats.jobs_table import JobStatus
 from tests.lambda_environment import ColdStart, LoadEvent, metric_values, output_records, without_metrics
 
 

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pypdf import PdfReader
 
 from pagefan import layout
-from pagefan.formats import JobInput, PdfExportInput
+from pagefan.formats.payloads import JobInput, PdfExportInput
 from tests.lambda_environment import Account, ColdStart, LoadEvent, output_records, without_metrics
 
 pytestmark = without_metrics

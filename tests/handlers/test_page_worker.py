@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pagefan import layout
-from pagefan.formats import PageStatus
+from pagefan.formats.jobs_table import PageStatus
 from tests.lambda_environment import (
     Account,
     ColdStart,

@@ -7,7 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pagefan import layout
-from pagefan.formats import JobInput, JobStatus
+from pagefan.formats.jobs_table import JobStatus
+from pagefan.formats.payloads import JobInput
 from tests.lambda_environment import Account, ColdStart, LoadEvent, metric_values, output_records
 
 

@@ -905,7 +905,8 @@ def hostile_inputs(
             lambda: blank_pages(max_pages + 1),
             Fails(
                 "split",
-                f"The PDF has {max_pages + 1} pages; pagefan accepts documents of up to {max_pages} pages.",
+                f"The PDF has {max_pages + 1} pages; pagefan accepts documents of up to {max_pages} pages "
+                "(MaxPages parameter).",
             ),
             f"{max_pages + 1:,} blank pages: one past MaxPages",
         ),
@@ -916,7 +917,7 @@ def hostile_inputs(
             Fails(
                 "split",
                 f"The PDF has more than {max_pages} pages; "
-                f"pagefan accepts documents of up to {max_pages} pages.",
+                f"pagefan accepts documents of up to {max_pages} pages (MaxPages parameter).",
             ),
             "one page listed 200,000 times in 1.2 MB: past pypdf's own 100,000-entry limit",
         ),

@@ -55,7 +55,8 @@ def test_pagefan_run_shows_each_reason_and_no_traceback(tmp_path: Path) -> None:
     for reason in (
         "It looks like a PNG image.",
         "The PDF is protected by a password.",
-        "Page 1 was not analysed: its content is larger than 52,428,800 bytes once decompressed",
+        "Page 1 was not analysed: its content is larger than 52,428,800 bytes once decompressed "
+        "(MaxPageContentBytes parameter)",
         "its content nests arrays, dictionaries or forms too deeply",
     ):
         assert reason in result.stdout, reason

@@ -28,7 +28,7 @@ import pytest
 from pypdf import PdfReader
 
 from pagefan import layout
-from pagefan.formats import JobRecord, JobStatus, PageRecord, PageStatus
+from pagefan.formats.jobs_table import JobRecord, JobStatus, PageRecord, PageStatus
 from tests.hostile.generator import AT_MAX_PAGES, MANY_RUNS, Completes, Fails, Hostile, hostile_inputs
 from tests.hostile.sentinel import Sentinel, SentinelServer, probe
 from tests.integration.pipeline import Pipeline, pipeline
@@ -299,7 +299,9 @@ def test_max_svg_elements_caps_the_runs_each_exported_page_draws(run: HostileRun
     root = ElementTree.fromstring(svg)
     texts = [(element.text or "").strip() for element in root.iter("{http://www.w3.org/2000/svg}text")]
     assert texts[:MAX_SVG_ELEMENTS] == [f"r{index}" for index in range(MAX_SVG_ELEMENTS)]
-    assert texts[MAX_SVG_ELEMENTS:] == [f"{MANY_RUNS - MAX_SVG_ELEMENTS} more text runs not shown"]
+    assert texts[MAX_SVG_ELEMENTS:] == [
+        f"{MANY_RUNS - MAX_SVG_ELEMENTS} more text runs not shown (MaxSvgElements parameter)"
+    ]
     # document.json keeps every run: the cap is the exporters' alone.
     document = json.loads(
         run.stack.read("ResultsBucketName", layout.document_json_key(outcome.record.job_id))

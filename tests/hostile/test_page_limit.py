@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from pagefan.domain.split import open_document, split_pages
-from pagefan.formats import JobStatus
+from pagefan.formats.jobs_table import JobStatus
 from tests.hostile.generator import blank_pages
 from tests.integration.pipeline import pipeline
 
@@ -49,5 +49,5 @@ def test_exactly_max_pages_completes_and_one_more_is_rejected_end_to_end(tmp_pat
     assert (over.error.stage, over.error.reason) == (
         "split",
         f"The PDF has {SMALL_MAX_PAGES + 1} pages; "
-        f"pagefan accepts documents of up to {SMALL_MAX_PAGES} pages.",
+        f"pagefan accepts documents of up to {SMALL_MAX_PAGES} pages (MaxPages parameter).",
     )

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from pagefan.domain.pdf_render import svg_to_pdf
 from pagefan.domain.svg import FONT_FAMILIES, render_page_svg
-from pagefan.formats import PageResult, TextRun
+from pagefan.formats.page_result import PageResult, TextRun
 from tests.hostile.generator import CONTROL, MARKUP
 from tests.hostile.sentinel import Sentinel, SentinelServer, probe
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pypdf
 
-from pagefan.formats import JobRecord, PageRecord
+from pagefan.formats.jobs_table import JobRecord, PageRecord
 from pagefan.local.client.jobs_client import JobsClient, StackOutputs
 from pagefan.local.emulator.account import EmulatedAccount
 from pagefan.local.emulator.dynamodb_limits import DynamoDbLimits

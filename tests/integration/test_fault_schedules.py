@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pagefan.formats import JobStatus
+from pagefan.formats.jobs_table import JobStatus
 from pagefan.local.emulator.faults import FaultPlan, FaultSchedule
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline

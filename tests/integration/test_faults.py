@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pagefan.formats import JobStatus
+from pagefan.formats.jobs_table import JobStatus
 from pagefan.local.emulator.faults import FaultPlan
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline

@@ -25,7 +25,7 @@ from pypdf import PageObject, PdfReader, PdfWriter
 from pagefan import layout
 from pagefan.domain.analysis import analyse_page
 from pagefan.domain.split import document_metadata, document_outline
-from pagefan.formats import JobRecord, JobStatus
+from pagefan.formats.jobs_table import JobRecord, JobStatus
 from pagefan.schemas import validate_document, validate_page_result
 from tests.documents import make_sample_pdf, sample_words
 from tests.integration.pipeline import pipeline

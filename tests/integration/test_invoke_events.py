@@ -23,7 +23,8 @@ from pypdf import PageObject, PdfReader
 
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import PageResult, PageStatus
+from pagefan.formats.jobs_table import PageStatus
+from pagefan.formats.page_result import PageResult
 from pagefan.job_ids import derive_job_id
 from pagefan.local.cli import main
 from pagefan.local.emulator.invocation import Invoker, open_account, without_tracebacks

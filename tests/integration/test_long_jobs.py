@@ -7,7 +7,9 @@ import time
 from pathlib import Path
 
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import JobInput, PageCounts, SourceRef, page_sort_key
+from pagefan.formats.document import SourceRef
+from pagefan.formats.jobs_table import PageCounts, page_sort_key
+from pagefan.formats.payloads import JobInput
 from pagefan.local.emulator.dynamodb_limits import DynamoDbLimits
 from tests.integration.pipeline import pipeline
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from pagefan.formats import JobRecord, JobStatus
+from pagefan.formats.jobs_table import JobRecord, JobStatus
 from pagefan.local.client.job_logs import STATE_MACHINE, JobLogLine, JobLogs, state_machine_log_group
 from pagefan.local.emulator.template import load_template
 from pagefan.schemas import validate_job_event

@@ -15,7 +15,8 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from pagefan import layout
 from pagefan.domain.split import document_metadata, document_outline
-from pagefan.formats import JobInput, JobRecord, JobStatus, PdfExportInput, PdfExportMode
+from pagefan.formats.jobs_table import JobRecord, JobStatus
+from pagefan.formats.payloads import JobInput, PdfExportInput, PdfExportMode
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 

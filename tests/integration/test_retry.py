@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pagefan.formats import JobStatus, PageStatus
+from pagefan.formats.jobs_table import JobStatus, PageStatus
 from pagefan.local.client.jobs_client import JobsClient, StackOutputs
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import pipeline

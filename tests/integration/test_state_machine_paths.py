@@ -16,7 +16,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from pagefan import layout
-from pagefan.formats import JobStatus, PageStatus
+from pagefan.formats.jobs_table import JobStatus, PageStatus
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import pipeline
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pagefan.formats import JobStatus
+from pagefan.formats.jobs_table import JobStatus
 from pagefan.local.emulator.account import REGION, EmulatedAccount
 from pagefan.local.emulator.intrinsics import TemplateError
 from pagefan.local.emulator.stack import ACCOUNT_ID

@@ -13,7 +13,7 @@ from pathlib import Path
 import pypdf
 import yaml
 
-from pagefan.formats import JobStatus, PageStatus
+from pagefan.formats.jobs_table import JobStatus, PageStatus
 from pagefan.local.emulator.invocation import run_invoke
 from pagefan.local.emulator.sample_events import event_file_name
 from pagefan.local.emulator.template import load_template

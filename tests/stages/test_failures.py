@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pagefan.config import FailureRecorderSettings
-from pagefan.formats import JobStatus, PageStatus
+from pagefan.formats.jobs_table import JobStatus, PageStatus
 from pagefan.stages.failures import RecordedFailure, record_failure
 from tests.lambda_environment import Account, LoadEvent, function_settings
 

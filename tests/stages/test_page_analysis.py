@@ -7,7 +7,7 @@ from typing import Any
 
 from pagefan import layout
 from pagefan.config import PageWorkerSettings
-from pagefan.formats import PageStatus
+from pagefan.formats.jobs_table import PageStatus
 from tests.lambda_environment import Account, LoadEvent, function_settings
 from tests.pdf_bytes import build_pdf, stream
 

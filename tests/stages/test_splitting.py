@@ -8,7 +8,9 @@ from pypdf import PdfReader
 
 from pagefan import layout
 from pagefan.config import SplitterSettings
-from pagefan.formats import JobInput, JobStatus, SourceRef
+from pagefan.formats.document import SourceRef
+from pagefan.formats.jobs_table import JobStatus
+from pagefan.formats.payloads import JobInput
 from pagefan.job_ids import derive_job_id
 from tests.lambda_environment import SAMPLES, Account, LoadEvent, function_settings
 

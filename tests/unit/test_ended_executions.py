@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from pagefan.aws.jobs import JobStore
 from pagefan.config import FailureRecorderSettings
-from pagefan.formats import SourceRef
+from pagefan.formats.document import SourceRef
 from pagefan.job_ids import job_id_of_execution
 from pagefan.stages.failures import ENDED_MARK, record_ended_execution
 from tests.jobs_table import create_jobs_table

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import PageStatus, SourceRef
+from pagefan.formats.document import SourceRef
+from pagefan.formats.jobs_table import PageStatus
 from tests.jobs_table import create_jobs_table
 
 TABLE = "jobs"

@@ -11,8 +11,10 @@ import pytest
 from moto import mock_aws
 
 from pagefan import layout
-from pagefan.formats import PageResult, dumps
-from pagefan.stages.page_results import MissingPageResult, iter_page_results
+from pagefan.aws.page_results import iter_page_results
+from pagefan.errors import MissingPageResult
+from pagefan.formats.page_result import PageResult
+from pagefan.formats.versions import dumps
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

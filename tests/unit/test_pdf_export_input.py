@@ -8,7 +8,7 @@ import pytest
 
 from pagefan import layout
 from pagefan.errors import FormatVersionError, InvalidTaskInput
-from pagefan.formats import JobInput, PdfExportInput, PdfExportMode, pdf_part_ranges
+from pagefan.formats.payloads import JobInput, PdfExportInput, PdfExportMode, pdf_part_ranges
 
 JOB = JobInput(job_id="job", pages_total=7, deadline="2099-01-01T00:00:00.000Z")
 

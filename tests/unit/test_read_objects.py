@@ -12,7 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pagefan.aws.objects import read_objects
+from pagefan.aws.objects import read_object, read_objects
+from pagefan.errors import ObjectTooLarge
 
 
 def _keys(count: int) -> list[str]:
@@ -114,3 +115,26 @@ def test_no_keys_read_nothing() -> None:
     s3 = SlowS3()
     assert list(read_objects(s3, "work", iter(()), concurrency=4)) == []  # type: ignore[arg-type]
     assert s3.started == []
+
+
+class _Body(io.BytesIO):
+    def read(self, *args: Any) -> bytes:
+        raise AssertionError("the body of an object over the limit is never read")
+
+
+class _LargeObjectS3:
+    def __init__(self, size: int) -> None:
+        self.body = _Body()
+        self.size = size
+
+    def get_object(self, **kwargs: Any) -> dict[str, Any]:
+        return {"ContentLength": self.size, "Body": self.body}
+
+
+def test_an_object_over_the_limit_raises_the_adapters_error_before_its_body_is_read() -> None:
+    s3 = _LargeObjectS3(size=2_000)
+    with pytest.raises(ObjectTooLarge) as caught:
+        read_object(s3, "raw", "big.pdf", max_bytes=1_000)  # type: ignore[arg-type]
+    assert (caught.value.size, caught.value.max_bytes) == (2_000, 1_000)
+    assert str(caught.value) == "s3://raw/big.pdf is 2,000 bytes, more than the 1,000 allowed"
+    assert s3.body.closed

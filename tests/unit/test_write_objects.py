@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from pagefan.aws.objects import ObjectToWrite, write_objects
-from pagefan.formats import object_metadata
+from pagefan.formats.versions import object_metadata
 
 
 def _objects(count: int, size: int = 10) -> Iterator[ObjectToWrite]:

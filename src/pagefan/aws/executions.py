@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from pagefan.formats import JobInput
+from pagefan.formats.payloads import JobInput
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from pagefan.formats import (
+from pagefan.formats.document import SourceRef
+from pagefan.formats.jobs_table import (
     FIRST_FAILURE_SORT_KEY,
-    FORMAT_VERSION,
     JOB_ITEM_SORT_KEY,
     PAGE_ITEM_SORT_KEY_PREFIX,
     JobRecord,
@@ -38,9 +38,10 @@ from pagefan.formats import (
     PageCounts,
     PageRecord,
     PageStatus,
-    SourceRef,
     page_sort_key,
 )
+from pagefan.formats.timestamps import utc_now
+from pagefan.formats.versions import FORMAT_VERSION
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,17 +51,6 @@ _deserializer = TypeDeserializer()
 
 # A page's failure reason is stored whole on its page item; the job item keeps only the first one.
 _MAX_REASON_CHARS = 1000
-
-
-def utc_now() -> str:
-    """The current time as Step Functions writes it (ISO 8601, UTC, milliseconds, ``Z``)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def deadline_after(seconds: int) -> str:
-    """The ISO timestamp ``seconds`` from now, in the form the state machine compares."""
-    moment = datetime.now(UTC) + timedelta(seconds=seconds)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _serialize(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -155,7 +145,13 @@ class JobStore:
         )
 
     def record_page(
-        self, job_id: str, page_number: int, *, status: str, duration_ms: int, reason: str | None = None
+        self,
+        job_id: str,
+        page_number: int,
+        *,
+        status: PageStatus,
+        duration_ms: int,
+        reason: str | None = None,
     ) -> bool:
         """Record one page as DONE or FAILED: one conditional write of the page's own item.
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from botocore.exceptions import ClientError
 
-from pagefan.errors import DocumentRejected
-from pagefan.formats import METADATA_FORMAT, dumps
+from pagefan.errors import ObjectTooLarge
+from pagefan.formats.versions import METADATA_FORMAT, dumps
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -41,8 +41,8 @@ def read_object(
 ) -> StoredObject:
     """Read one object (one version of it when ``version_id`` is given).
 
-    With ``max_bytes``, an object larger than the limit is rejected from its Content-Length,
-    before its body is read.
+    With ``max_bytes``, an object larger than the limit raises ObjectTooLarge, from its
+    Content-Length, before its body is read.
     """
     kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version_id:
@@ -51,11 +51,7 @@ def read_object(
     size = int(response["ContentLength"])
     if max_bytes is not None and size > max_bytes:
         response["Body"].close()
-        raise DocumentRejected(
-            "too_large",
-            f"The file is {size / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.1f} MB "
-            "(MaxUploadBytes parameter).",
-        )
+        raise ObjectTooLarge(bucket, key, size=size, max_bytes=max_bytes)
     body = response["Body"].read()
     return StoredObject(
         body=body,
@@ -109,7 +105,7 @@ def write_object(
     content_type: str,
     metadata: Mapping[str, str],
 ) -> None:
-    """Write one object; ``metadata`` must carry the format version (see formats.object_metadata)."""
+    """Write one object; ``metadata`` must carry the format version (see ``object_metadata``)."""
     if METADATA_FORMAT not in metadata:
         raise ValueError(f"object {key} would be written without its format version")
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=dict(metadata))

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from pagefan.formats import FORMAT_VERSION, DocumentInfo, PageResult
+from pagefan.formats.document import DocumentInfo
+from pagefan.formats.page_result import PageResult
+from pagefan.formats.versions import FORMAT_VERSION
 
 # Page result fields that document.json leaves out of each page: they are the same for every
 # page and are said once at the top level.
@@ -27,7 +29,7 @@ _TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _dumps(value: Any) -> str:
-    # The same options as pagefan.formats.dumps, so document.json reads like every other body.
+    # The same options as pagefan.formats.versions.dumps, so document.json reads like every other body.
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
@@ -52,7 +54,7 @@ def page_entry(page: PageResult) -> dict[str, Any]:
 def write_document_json(*, job_id: str, info: DocumentInfo, pages: Iterable[PageResult], out: TextIO) -> int:
     """Stream document.json to ``out``, one page at a time.
 
-    The output is exactly what ``pagefan.formats.dumps`` would write for the whole object
+    The output is exactly what ``pagefan.formats.versions.dumps`` would write for the whole object
     (UTF-8 text, compact separators, keys sorted at every level), so the top-level keys come
     in this order: ``format_version``, ``job_id``, ``metadata``, ``outline``, ``pages``,
     ``pages_total``, ``source``. ``pages_total`` is the source's page count; ``pages`` holds the

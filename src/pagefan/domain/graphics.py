@@ -3,7 +3,7 @@
 pdfium (through pypdfium2) is a fuzzed, hardened parser that interprets the content streams,
 colour spaces, form XObjects and image filters (DCT, Flate, LZW, RunLength, CCITT, JBIG2, JPX)
 and exposes the result as page objects. This module walks those objects in painting order and
-turns them into :class:`~pagefan.formats.Graphic` elements in the page box's coordinates (origin
+turns them into :class:`~pagefan.formats.page_result.Graphic` elements in the page box's coordinates (origin
 at the MediaBox's bottom-left corner, before /Rotate), the same space as the text runs:
 
 - a path keeps its segments in its own user space with the matrix that maps them to the page,
@@ -16,7 +16,7 @@ at the MediaBox's bottom-left corner, before /Rotate), the same space as the tex
 - forms are walked recursively, their matrices composed; visible annotations' appearance streams
   are drawn by flattening them into a copy of the page first.
 
-Text objects are left to :mod:`pagefan.domain.analysis` (pypdf), which places the runs, except the
+Text objects are left to :mod:`pagefan.domain.text_runs` (pypdf), which places the runs, except the
 text of annotation appearances, which pypdf does not see: it is returned as runs of its own.
 
 Limits: an image over ``max_image_pixels``, or past ``max_image_bytes`` decoded on the page, is
@@ -36,17 +36,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pagefan.formats import Graphic, ImageRef, Omission, TextRun
+from pagefan.domain.matrices import IDENTITY, Matrix, multiply
+from pagefan.formats.page_result import (
+    LINE_CAPS,
+    LINE_JOINS,
+    Graphic,
+    ImageRef,
+    Omission,
+    OmissionCode,
+    TextRun,
+)
 
 # pdfium is not thread-safe, and the local runtime may run two pages in one process.
 _PDFIUM_LOCK = threading.Lock()
 
-_IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 # Above this many distinct colours an opaque image is stored as JPEG (a photo), else PNG.
 _PHOTO_COLOURS = 256
 _JPEG_QUALITY = 85
-_LINE_CAPS = ("butt", "round", "square")
-_LINE_JOINS = ("miter", "round", "bevel")
 # Annotation appearances rarely say more than a few words; these bound what hostile ones add.
 _MAX_ANNOTATION_RUNS = 1_000
 _MAX_ANNOTATION_TEXT_BYTES = 16_384  # one text object, UTF-16
@@ -88,21 +94,6 @@ class PageGraphics:
     annotation_runs: list[TextRun] = field(default_factory=list)
 
 
-Matrix = tuple[float, float, float, float, float, float]
-
-
-def _multiply(m: Matrix, n: Matrix) -> Matrix:
-    """Apply ``m``, then ``n`` (PDF row-vector convention)."""
-    return (
-        m[0] * n[0] + m[1] * n[2],
-        m[0] * n[1] + m[1] * n[3],
-        m[2] * n[0] + m[3] * n[2],
-        m[2] * n[1] + m[3] * n[3],
-        m[4] * n[0] + m[5] * n[2] + n[4],
-        m[4] * n[1] + m[5] * n[3] + n[5],
-    )
-
-
 def _num(value: float) -> str:
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
@@ -127,7 +118,7 @@ class _Walker:
         self._clip_ids: dict[str, int] = {}
         self._segments = 0
         self._image_bytes = 0
-        self._omitted_codes: set[str] = set()
+        self._omitted_codes: set[OmissionCode] = set()
         self.in_annotation = False
         self.texts = 0
         self._annotation_chars = 0
@@ -158,7 +149,7 @@ class _Walker:
         size = ctypes.c_float(0.0)
         if not text or not raw.FPDFTextObj_GetFontSize(obj, size):
             return
-        m = _multiply(_multiply(self.matrix(obj), parent), self.origin)
+        m = multiply(multiply(self.matrix(obj), parent), self.origin)
         scale = math.hypot(m[2], m[3])
         values = (m[4], m[5], size.value * scale, math.degrees(math.atan2(m[1], m[0])))
         if not all(math.isfinite(value) for value in values) or values[2] <= 0:
@@ -194,7 +185,7 @@ class _Walker:
         name = name.split("+", 1)[1] if len(name) > 7 and name[6] == "+" else name
         return "".join(char for char in name if char.isprintable()) or "unknown"
 
-    def omit(self, code: str, detail: str) -> None:
+    def omit(self, code: OmissionCode, detail: str) -> None:
         # One entry per kind of omission: a page with 10,000 oversized images says so once.
         if code not in self._omitted_codes:
             self._omitted_codes.add(code)
@@ -205,7 +196,7 @@ class _Walker:
     def matrix(self, obj: Any) -> Matrix:
         m = self.raw.FS_MATRIX()
         if not self.raw.FPDFPageObj_GetMatrix(obj, m):
-            return _IDENTITY
+            return IDENTITY
         return (m.a, m.b, m.c, m.d, m.e, m.f)
 
     def colour(self, getter: Any, obj: Any) -> tuple[int, int, int, int] | None:
@@ -300,7 +291,7 @@ class _Walker:
                 if self.in_annotation:
                     self.add_annotation_text(obj, parent)
                 # pdfium makes one text object of each text-showing operator, as pypdf reports
-                # them to pagefan.domain.analysis: the count orders graphics among the runs.
+                # them to pagefan.domain.text_runs: the count orders graphics among the runs.
                 self.texts += 1
             elif kind == raw.FPDF_PAGEOBJ_PATH:
                 self.add_path(obj, parent)
@@ -311,11 +302,12 @@ class _Walker:
             elif kind == raw.FPDF_PAGEOBJ_FORM:
                 if depth >= self.limits.max_form_depth:
                     self.omit(
-                        "form_depth",
-                        f"Forms nested deeper than {self.limits.max_form_depth} levels are not drawn.",
+                        OmissionCode.FORM_DEPTH,
+                        f"Forms nested deeper than {self.limits.max_form_depth} levels are not drawn "
+                        "(MaxFormDepth parameter).",
                     )
                     continue
-                matrix = _multiply(self.matrix(obj), parent)
+                matrix = multiply(self.matrix(obj), parent)
                 self.walk(
                     obj, raw.FPDFFormObj_CountObjects(obj), raw.FPDFFormObj_GetObject, matrix, depth + 1
                 )
@@ -328,9 +320,9 @@ class _Walker:
         self._segments += count
         if self._segments > self.limits.max_path_segments:
             self.omit(
-                "path_limit",
-                f"The page draws more than {self.limits.max_path_segments:,} path segments; the paths "
-                "past that are not drawn.",
+                OmissionCode.PATH_LIMIT,
+                f"The page draws more than {self.limits.max_path_segments:,} path segments "
+                "(MaxPagePathSegments parameter); the paths past that are not drawn.",
             )
             return
         fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
@@ -364,7 +356,7 @@ class _Walker:
                 kind="path",
                 texts_before=self.texts,
                 matrix=self.page_matrix(self.matrix(obj), parent),
-                clips=self.clips_of(obj, _multiply(parent, self.origin)),
+                clips=self.clips_of(obj, multiply(parent, self.origin)),
                 d=data,
                 fill=fill_colour,
                 fill_opacity=fill_opacity,
@@ -372,8 +364,8 @@ class _Walker:
                 stroke=stroke_colour,
                 stroke_opacity=stroke_opacity,
                 line_width=round(max(float(width.value), 0.0), 3) if math.isfinite(width.value) else 1.0,
-                line_cap=_LINE_CAPS[cap] if 0 <= cap < 3 else "butt",
-                line_join=_LINE_JOINS[join] if 0 <= join < 3 else "miter",
+                line_cap=LINE_CAPS[cap] if 0 <= cap < 3 else "butt",
+                line_join=LINE_JOINS[join] if 0 <= join < 3 else "miter",
                 dash=dash,
                 dash_phase=round(float(phase.value), 3) if math.isfinite(phase.value) else 0.0,
             )
@@ -385,7 +377,7 @@ class _Walker:
         left, bottom, right, top = (ctypes.c_float() for _ in range(4))
         if not raw.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
             return
-        matrix = _multiply(parent, self.origin)
+        matrix = multiply(parent, self.origin)
         corners = [
             (x * matrix[0] + y * matrix[2] + matrix[4], x * matrix[1] + y * matrix[3] + matrix[5])
             for x in (left.value, right.value)
@@ -400,7 +392,7 @@ class _Walker:
                 kind="image",
                 matrix=[1, 0, 0, 1, 0, 0],
                 clips=self.clips_of(obj, matrix),
-                omitted="shading",
+                omitted=OmissionCode.SHADING,
                 texts_before=self.texts,
             )
         )
@@ -416,7 +408,7 @@ class _Walker:
         if not self._shadings:
             return
         self.omit(
-            "shading_approximated",
+            OmissionCode.SHADING_APPROXIMATED,
             "Smooth shadings are drawn as a low-resolution picture of their colours.",
         )
         scale = _SHADING_RENDER_PIXELS / max(width, height)
@@ -465,12 +457,12 @@ class _Walker:
             )
 
     def page_matrix(self, own: Matrix, parent: Matrix) -> list[float]:
-        matrix = _multiply(_multiply(own, parent), self.origin)
+        matrix = multiply(multiply(own, parent), self.origin)
         return [round(value, 4) + 0.0 for value in matrix]
 
     def add_image(self, obj: Any, parent: Matrix) -> None:
         matrix = self.page_matrix(self.matrix(obj), parent)
-        clips = self.clips_of(obj, _multiply(parent, self.origin))
+        clips = self.clips_of(obj, multiply(parent, self.origin))
         if not all(math.isfinite(value) for value in matrix):
             return
         image = self.pdfium.PdfImage(obj, self.page, self.document)
@@ -479,23 +471,24 @@ class _Walker:
         except self.pdfium.PdfiumError:
             width = height = 0
         pixels = width * height
-        reason: str | None = None
+        reason: OmissionCode | None = None
         if pixels <= 0:
-            reason = "image_undecodable"
+            reason = OmissionCode.IMAGE_UNDECODABLE
             self.omit(reason, "An image whose size cannot be read is drawn as an empty box.")
         elif pixels > self.limits.max_image_pixels:
-            reason = "image_too_many_pixels"
+            reason = OmissionCode.IMAGE_TOO_MANY_PIXELS
             self.omit(
                 reason,
                 f"An image of {width:,} x {height:,} pixels is over the limit of "
-                f"{self.limits.max_image_pixels:,} pixels (it may be a pixel bomb): drawn as an empty box.",
+                f"{self.limits.max_image_pixels:,} pixels (MaxImagePixels parameter; it may be a pixel "
+                "bomb): drawn as an empty box.",
             )
         elif self._image_bytes + pixels * 4 > self.limits.max_image_bytes:
-            reason = "image_bytes_per_page"
+            reason = OmissionCode.IMAGE_BYTES_PER_PAGE
             self.omit(
                 reason,
-                f"The page's images decode to more than {self.limits.max_image_bytes:,} bytes; the images "
-                "past that are drawn as empty boxes.",
+                f"The page's images decode to more than {self.limits.max_image_bytes:,} bytes "
+                "(MaxPageImageBytes parameter); the images past that are drawn as empty boxes.",
             )
         ref = None
         if reason is None:
@@ -503,7 +496,7 @@ class _Walker:
             try:
                 stored = self.encode(image)
             except (self.pdfium.PdfiumError, OSError, ValueError):
-                reason = "image_undecodable"
+                reason = OmissionCode.IMAGE_UNDECODABLE
                 self.omit(reason, "An image that cannot be decoded is drawn as an empty box.")
             else:
                 self.result.images.setdefault(stored.sha256, stored)
@@ -575,7 +568,7 @@ def read_graphics(
                     page.raw,
                     raw.FPDFPage_CountObjects(page.raw),
                     raw.FPDFPage_GetObject,
-                    _IDENTITY,
+                    IDENTITY,
                     0,
                     annotations_from=content_objects,
                 )

@@ -1,13 +1,15 @@
-"""What pypdf raises on malformed input, and how to quote it in a rejection."""
+"""What pypdf raises on malformed input and how to quote it in a rejection; reading its objects."""
 
 from __future__ import annotations
 
 import struct
 import zlib
 from contextlib import AbstractContextManager
+from typing import Any
 
 from pypdf import Configuration, PdfReader, apply_configuration, get_configuration
 from pypdf.errors import PyPdfError
+from pypdf.generic import IndirectObject
 
 # What pypdf and the Python it runs on raise for malformed input. Deliberately not ``Exception``:
 # a programming error (NameError, ...) must surface as a bug, not as a "damaged" document.
@@ -69,3 +71,15 @@ def reader_size(reader: PdfReader) -> int:
     size = stream.seek(0, 2)
     stream.seek(position)
     return size
+
+
+def resolve(obj: Any) -> Any:
+    """The object an indirect reference points at; any other object as it is."""
+    return obj.get_object() if isinstance(obj, IndirectObject) else obj
+
+
+def object_key(obj: Any, resolved: Any) -> tuple[int, int] | int:
+    """Identity of a PDF object: its object number when indirect, else the Python object."""
+    if isinstance(obj, IndirectObject):
+        return (obj.idnum, obj.generation)
+    return id(resolved)

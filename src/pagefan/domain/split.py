@@ -27,8 +27,8 @@ from pypdf.generic import (
 )
 
 from pagefan.domain.parsing import PARSE_ERRORS, detail, reader_size, streams_up_to
-from pagefan.errors import DocumentRejected
-from pagefan.formats import OutlineEntry
+from pagefan.errors import DocumentRejected, RejectionCode
+from pagefan.formats.document import OutlineEntry
 
 HEADER = b"%PDF-"
 # PDF readers (Acrobat among them) accept the header anywhere in the first 1024 bytes.
@@ -115,7 +115,7 @@ def _not_a_pdf(data: bytes) -> DocumentRejected:
     what = describe_content(data)
     looks_like = f" It looks like {what}." if what else ""
     return DocumentRejected(
-        "not_a_pdf",
+        RejectionCode.NOT_A_PDF,
         f"The file is not a PDF: it does not start with the PDF header '%PDF-'.{looks_like}",
     )
 
@@ -126,12 +126,14 @@ def _damaged(data: bytes, exc: BaseException) -> DocumentRejected:
         hint = "it looks truncated, as its end-of-file marker is missing; was the upload complete?"
     else:
         hint = "its structure (cross-reference table or objects) is broken."
-    return DocumentRejected("damaged", f"The PDF is damaged and cannot be read: {hint} Detail: {detail(exc)}")
+    return DocumentRejected(
+        RejectionCode.DAMAGED, f"The PDF is damaged and cannot be read: {hint} Detail: {detail(exc)}"
+    )
 
 
 def _unsupported_encryption(exc: BaseException) -> DocumentRejected:
     return DocumentRejected(
-        "encrypted",
+        RejectionCode.ENCRYPTED,
         f"The PDF is encrypted with a method pagefan cannot open ({detail(exc)}). "
         "Save an unprotected copy and upload it again.",
     )
@@ -158,11 +160,12 @@ def open_document(data: bytes, *, max_bytes: int, max_pages: int) -> PdfReader:
     """
     size = len(data)
     if size == 0:
-        raise DocumentRejected("empty", "The file is empty (0 bytes).")
+        raise DocumentRejected(RejectionCode.EMPTY, "The file is empty (0 bytes).")
     if size > max_bytes:
         raise DocumentRejected(
-            "too_large",
-            f"The file is {_size_text(size)}; pagefan accepts files of up to {_size_text(max_bytes)}.",
+            RejectionCode.TOO_LARGE,
+            f"The file is {_size_text(size)}; pagefan accepts files of up to {_size_text(max_bytes)} "
+            "(MaxUploadBytes parameter).",
         )
     offset = data.find(HEADER, 0, HEADER_SEARCH_BYTES + len(HEADER) - 1)
     if offset < 0:
@@ -181,7 +184,7 @@ def open_document(data: bytes, *, max_bytes: int, max_pages: int) -> PdfReader:
         _unlock(reader)
         pages = _count_pages(reader, max_pages)
     if pages == 0:
-        raise DocumentRejected("no_pages", "The PDF has no pages.")
+        raise DocumentRejected(RejectionCode.NO_PAGES, "The PDF has no pages.")
     if pages > max_pages:
         raise _too_many_pages(pages, max_pages)
     return reader
@@ -198,11 +201,11 @@ def _unlock(reader: PdfReader) -> None:
         raise _unsupported_encryption(exc) from exc
     except PARSE_ERRORS as exc:
         raise DocumentRejected(
-            "damaged", f"The PDF's encryption settings are damaged ({detail(exc)})."
+            RejectionCode.DAMAGED, f"The PDF's encryption settings are damaged ({detail(exc)})."
         ) from exc
     if not unlocked:
         raise DocumentRejected(
-            "encrypted",
+            RejectionCode.ENCRYPTED,
             "The PDF is protected by a password. Remove the password (save an unprotected copy) "
             "and upload it again.",
         )
@@ -213,14 +216,14 @@ def _count_pages(reader: PdfReader, max_pages: int) -> int:
     try:
         return len(reader.pages)
     except FileNotDecryptedError as exc:
-        raise DocumentRejected("encrypted", "The PDF is protected by a password.") from exc
+        raise DocumentRejected(RejectionCode.ENCRYPTED, "The PDF is protected by a password.") from exc
     except LimitReachedError as exc:
         # pypdf stops listing pages at 100,000 tree entries and decompressing at 75 MB; our own
         # walk (bounded by max_pages) tells a document that is merely too long from a hostile one.
         if _walk_page_tree(reader, stop_after=max_pages).pages > max_pages:
             raise _too_many_pages(f"more than {max_pages}", max_pages) from exc
         raise DocumentRejected(
-            "damaged",
+            RejectionCode.DAMAGED,
             f"The PDF goes past one of pagefan's safety limits while its pages are listed ({detail(exc)}); "
             "it may be a decompression bomb or a deliberately malformed file.",
         ) from exc
@@ -229,21 +232,28 @@ def _count_pages(reader: PdfReader, max_pages: int) -> int:
         # with our own walk rather than trusting the message text.
         if _walk_page_tree(reader, stop_after=max_pages).looped:
             raise DocumentRejected(
-                "page_tree_loop",
+                RejectionCode.PAGE_TREE_LOOP,
                 "The PDF's page tree refers back to itself (cyclic page references), "
                 "so its pages cannot be listed.",
             ) from exc
-        raise DocumentRejected("damaged", f"The PDF's pages cannot be read ({detail(exc)}).") from exc
+        raise DocumentRejected(
+            RejectionCode.DAMAGED, f"The PDF's pages cannot be read ({detail(exc)})."
+        ) from exc
     except RecursionError as exc:
-        raise DocumentRejected("damaged", "The PDF's page tree is nested too deeply to read.") from exc
+        raise DocumentRejected(
+            RejectionCode.DAMAGED, "The PDF's page tree is nested too deeply to read."
+        ) from exc
     except PARSE_ERRORS as exc:
-        raise DocumentRejected("damaged", f"The PDF's pages cannot be read ({detail(exc)}).") from exc
+        raise DocumentRejected(
+            RejectionCode.DAMAGED, f"The PDF's pages cannot be read ({detail(exc)})."
+        ) from exc
 
 
 def _too_many_pages(count: int | str, max_pages: int) -> DocumentRejected:
     return DocumentRejected(
-        "too_many_pages",
-        f"The PDF has {count} pages; pagefan accepts documents of up to {max_pages} pages.",
+        RejectionCode.TOO_MANY_PAGES,
+        f"The PDF has {count} pages; pagefan accepts documents of up to {max_pages} pages "
+        "(MaxPages parameter).",
     )
 
 
@@ -452,7 +462,8 @@ def split_pages(reader: PdfReader) -> Iterator[tuple[int, bytes]]:
                 plain = buffer.getvalue()
         except PARSE_ERRORS as exc:
             raise DocumentRejected(
-                "damaged", f"Page {page_number} of the PDF is damaged and cannot be copied ({detail(exc)})."
+                RejectionCode.DAMAGED,
+                f"Page {page_number} of the PDF is damaged and cannot be copied ({detail(exc)}).",
             ) from exc
         yield page_number, _with_appearances(reader, index, plain, size)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 from pagefan.domain.scripts import SCRIPT_FAMILIES, script_family
-from pagefan.formats import Graphic, ImageRef, PageResult, TextRun
+from pagefan.formats.page_result import Graphic, ImageRef, PageResult, TextRun
 
 ImageSource = Callable[[ImageRef], bytes | None]
 """Gives a stored image's bytes (checked against its hash), or None when it cannot be had."""
@@ -266,7 +266,7 @@ def _run_element(run: TextRun, page_height: float) -> str | None:
     # Forbidden characters go first (some, like U+001C, count as whitespace to str.split);
     # line breaks and tabs would render as spaces anyway, so make that explicit. One space at
     # either end is kept: it is a word boundary with the next run on the line (see
-    # pagefan.domain.analysis.run_text), and xml:space="preserve" draws it.
+    # pagefan.domain.text_runs.run_text), and xml:space="preserve" draws it.
     cleaned = _XML_FORBIDDEN.sub("", run.text)
     words = cleaned.split()
     if not words or run.size <= 0:
@@ -302,8 +302,9 @@ def render_page_svg(
     transparent but still selectable. Graphics and text are drawn in the page's painting order.
     Pages with more runs (or
     graphics) than ``max_elements`` show the first ``max_elements`` and a note saying how many
-    were left out. A rotated page says its /Rotate in a ``pagefan:rotation`` attribute on the
-    root (namespace ``urn:pagefan:svg``). Nothing is external: the only URIs are ``data:`` images.
+    were left out, and which parameter sets the limit. A rotated page says its /Rotate in a
+    ``pagefan:rotation`` attribute on the root (namespace ``urn:pagefan:svg``). Nothing is
+    external: the only URIs are ``data:`` images.
 
     Args:
         page: The page's analysis.
@@ -352,6 +353,8 @@ def render_page_svg(
             "font-family": _SANS,
             "fill": _NOTE_COLOUR,
         }
-        parts.append(f"<text{_attributes(note)}>{' and '.join(counts)} not shown</text>")
+        parts.append(
+            f"<text{_attributes(note)}>{' and '.join(counts)} not shown (MaxSvgElements parameter)</text>"
+        )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

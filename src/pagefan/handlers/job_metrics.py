@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pagefan.formats import JobStatus
+from pagefan.formats.jobs_table import JobStatus
 from pagefan.handlers.observability import count, logger, observed, tag_job
 
 JOB_EVENT_STATUS = {"JobCompleted": JobStatus.COMPLETED, "JobFailed": JobStatus.FAILED}

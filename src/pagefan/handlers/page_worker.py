@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pagefan import layout
 from pagefan.aws.clients import job_store, s3_client
 from pagefan.config import PageWorkerSettings, load_settings
-from pagefan.formats import PageStatus
+from pagefan.formats.jobs_table import PageStatus
 from pagefan.handlers.observability import count, logger, observed, tag_job
 from pagefan.stages.page_analysis import PageOutcome, process_page
 

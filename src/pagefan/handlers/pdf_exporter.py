@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pagefan.aws.clients import s3_client
 from pagefan.config import ExporterSettings, load_settings
-from pagefan.formats import PdfExportInput
+from pagefan.formats.payloads import PdfExportInput
 from pagefan.handlers.observability import logger, observed, tag_job
 from pagefan.stages.exporting import export_pdf
 

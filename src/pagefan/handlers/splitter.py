@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pagefan.aws.clients import job_store, s3_client, sfn_client
 from pagefan.config import SplitterSettings, load_settings
-from pagefan.formats import SourceRef
+from pagefan.formats.document import SourceRef
 from pagefan.handlers.observability import count, logger, observed, tag_job
 from pagefan.job_ids import derive_job_id
 from pagefan.stages.splitting import SplitOutcome, split_upload

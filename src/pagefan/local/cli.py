@@ -20,7 +20,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from pagefan.formats import JobStatus
+from pagefan.formats.jobs_table import JobStatus
 from pagefan.local import project
 from pagefan.local.sam_conventions import (
     ConventionError,
@@ -811,7 +811,7 @@ def logs(
 
     def ended() -> bool:
         record = client.jobs.get_job(job_id)
-        return record is None or record.status in JobStatus.TERMINAL
+        return record is None or record.terminal
 
     lines = reader.follow(job_id, start_ms, ended=ended) if follow else iter(reader.lines(job_id, start_ms))
     try:

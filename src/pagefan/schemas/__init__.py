@@ -7,7 +7,7 @@ properties and allows no others. ``job-completed-v1.json`` and ``job-failed-v1.j
 the events DocumentJob publishes on the stack's bus, as a rule's target receives them: the
 envelope is EventBridge's and stays open, the ``detail`` is pagefan's, closed and versioned.
 
-Versioning: :data:`pagefan.formats.FORMAT_VERSION` is the version of every stored format, and
+Versioning: :data:`pagefan.formats.versions.FORMAT_VERSION` is the version of every stored format, and
 every body carries it as ``format_version``. Version 1 is the first: there never was a version 0,
 so a body without a version (or with 0) was not written by pagefan. A released schema file never
 changes. Any change to the shape (a property added, removed, renamed or retyped) is a new
@@ -16,7 +16,7 @@ ones, and the reader gains an explicit, tested upgrade from each older version i
 Until then readers reject every version they do not know, newer ones included: they never
 guess. The page result is at version 2 (graphics, images, text colour): its schema files are
 ``page-result-v1.json`` and ``page-result-v2.json``, and
-:meth:`pagefan.formats.PageResult.from_dict` upgrades a version 1 result. document.json is still
+:meth:`pagefan.formats.page_result.PageResult.from_dict` upgrades a version 1 result. document.json is still
 at version 1 (it lists pages in their version 1 shape).
 
 Validation needs ``jsonschema``, a development dependency: the Lambda functions do not ship it,
@@ -31,8 +31,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pagefan.errors import FormatVersionError, PagefanError
-from pagefan.formats import FORMAT_VERSION, PAGE_RESULT_FORMAT_VERSION, check_format_version
+from pagefan.errors import FormatVersionError, SchemaViolation
+from pagefan.formats.versions import FORMAT_VERSION, PAGE_RESULT_FORMAT_VERSION, check_format_version
 
 CURRENT_VERSIONS = {
     "document": FORMAT_VERSION,
@@ -46,20 +46,6 @@ SCHEMA_NAMES = ("document", "page-result")
 """Names of the shipped schemas of stored bodies; the files are ``<name>-v<version>.json``."""
 EVENT_SCHEMA_NAMES = ("job-completed", "job-failed")
 """Names of the shipped schemas of job events (their ``detail`` carries the format version)."""
-
-_MAX_REPORTED_ERRORS = 20
-
-
-class SchemaViolation(PagefanError):
-    """A body does not match its schema; ``errors`` lists each problem as "path: message"."""
-
-    def __init__(self, what: str, errors: list[str]) -> None:
-        shown = "; ".join(errors[:_MAX_REPORTED_ERRORS])
-        more = len(errors) - _MAX_REPORTED_ERRORS
-        super().__init__(
-            f"{what} does not match its schema: {shown}" + (f" (and {more} more)" if more > 0 else "")
-        )
-        self.errors = errors
 
 
 @cache
@@ -214,7 +200,6 @@ __all__ = [
     "EVENT_SCHEMA_NAMES",
     "JOB_EVENT_SCHEMAS",
     "SCHEMA_NAMES",
-    "SchemaViolation",
     "load_schema",
     "validate_document",
     "validate_job_event",

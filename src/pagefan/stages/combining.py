@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 from pagefan import layout
 from pagefan.aws.objects import upload_file
+from pagefan.aws.page_results import iter_page_results, read_document_info
 from pagefan.config import CombinerSettings
 from pagefan.domain.combine import write_documents
-from pagefan.formats import JobInput, object_metadata
-from pagefan.stages.page_results import iter_page_results, read_document_info
+from pagefan.formats.payloads import JobInput
+from pagefan.formats.versions import object_metadata
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -2,7 +2,7 @@
 
 Both exporters draw each page with the same SVG renderer; the PDF exporter then converts the
 SVG with cairo. This module must not import cairo at module level: the SVG exporter's memory
-size has no room for it (pdf_render imports it lazily).
+size has no room for it (pdf_render imports it lazily), and the merge (pdf_merge) needs none.
 """
 
 from __future__ import annotations
@@ -18,21 +18,14 @@ from botocore.exceptions import ClientError
 
 from pagefan import layout
 from pagefan.aws.objects import ObjectToWrite, is_missing, read_object, upload_file, write_objects
+from pagefan.aws.page_results import iter_page_results, read_document_info
 from pagefan.config import ExporterSettings
 from pagefan.domain.svg import ImageSource, render_page_svg
 from pagefan.errors import MissingPdfPart
-from pagefan.formats import (
-    METADATA_FORMAT,
-    DocumentInfo,
-    ImageRef,
-    JobInput,
-    PageResult,
-    PdfExportInput,
-    PdfExportMode,
-    check_format_version,
-    object_metadata,
-)
-from pagefan.stages.page_results import iter_page_results, read_document_info
+from pagefan.formats.document import DocumentInfo
+from pagefan.formats.page_result import ImageRef, PageResult
+from pagefan.formats.payloads import JobInput, PdfExportInput, PdfExportMode
+from pagefan.formats.versions import check_metadata_version, object_metadata
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -178,14 +171,8 @@ def _read_parts(s3: S3Client, work_bucket: str, task: PdfExportInput) -> Iterato
                 f"The PDF of pages {first}-{last} ({key}) is missing from the work bucket: its "
                 "rendering did not finish or the part expired. Upload the document again."
             ) from error
-        check_format_version(
-            {"format_version": _as_int(part.metadata.get(METADATA_FORMAT))}, f"PDF part {key}"
-        )
+        check_metadata_version(part.metadata, f"PDF part {key}")
         yield part.body
-
-
-def _as_int(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() else None
 
 
 def merge_pdf_ranges(*, s3: S3Client, settings: ExporterSettings, task: PdfExportInput) -> dict[str, str]:
@@ -193,7 +180,7 @@ def merge_pdf_ranges(*, s3: S3Client, settings: ExporterSettings, task: PdfExpor
 
     Copying rendered pages costs no cairo: the merge is pypdf only, one part read at a time.
     """
-    from pagefan.domain.pdf_render import merge_pdf
+    from pagefan.domain.pdf_merge import merge_pdf
 
     info = read_document_info(s3, settings.work_bucket, task.job_id)
     return _write_document(
@@ -210,7 +197,8 @@ def _render_whole_document(
     *, s3: S3Client, settings: ExporterSettings, task: PdfExportInput
 ) -> dict[str, str]:
     """Render every page and merge them in this invocation (a bare JobInput's task)."""
-    from pagefan.domain.pdf_render import merge_pdf, render_pdf_pages
+    from pagefan.domain.pdf_merge import merge_pdf
+    from pagefan.domain.pdf_render import render_pdf_pages
 
     info = read_document_info(s3, settings.work_bucket, task.job_id)
     pages = ((page.page_number, svg) for page, svg in _svg_pages(s3, settings, task.job, info))

@@ -22,9 +22,12 @@ from urllib.parse import unquote_plus
 
 from pagefan import layout
 from pagefan.aws.executions import start_job_execution
-from pagefan.aws.jobs import JobStore, deadline_after
+from pagefan.aws.jobs import JobStore
 from pagefan.config import FailureRecorderSettings
-from pagefan.formats import JobInput, JobStatus, PageStatus, SourceRef
+from pagefan.formats.document import SourceRef
+from pagefan.formats.jobs_table import JobStatus, PageStatus
+from pagefan.formats.payloads import JobInput
+from pagefan.formats.timestamps import deadline_after
 from pagefan.job_ids import derive_job_id, job_id_of_execution
 
 if TYPE_CHECKING:

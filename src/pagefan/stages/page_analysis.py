@@ -11,14 +11,14 @@ from pagefan.aws.jobs import JobStore
 from pagefan.aws.objects import ObjectToWrite, read_object, write_json, write_objects
 from pagefan.config import PageWorkerSettings
 from pagefan.domain.analysis import read_page
+from pagefan.domain.graphics import GraphicsLimits
 from pagefan.errors import PageFailed
-from pagefan.formats import (
-    METADATA_FORMAT,
+from pagefan.formats.jobs_table import PageStatus
+from pagefan.formats.versions import (
     METADATA_JOB_ID,
     METADATA_PAGE,
     PAGE_RESULT_FORMAT_VERSION,
-    PageStatus,
-    check_format_version,
+    check_metadata_version,
     object_metadata,
 )
 from pagefan.stages.time_budget import memory_ceiling, time_budget
@@ -39,10 +39,20 @@ class PageOutcome:
 
     job_id: str
     page_number: int
-    status: str
+    status: PageStatus
     counted: bool
     duration_ms: int
     reason: str | None = None
+
+
+def graphics_limits(settings: PageWorkerSettings) -> GraphicsLimits:
+    """The bounds on one page's graphics that the template sets (see pagefan.domain.graphics)."""
+    return GraphicsLimits(
+        max_image_pixels=settings.max_image_pixels,
+        max_image_bytes=settings.max_page_image_bytes,
+        max_path_segments=settings.max_page_path_segments,
+        max_form_depth=settings.max_form_depth,
+    )
 
 
 def process_page(
@@ -55,9 +65,7 @@ def process_page(
     conditional, so a repeated delivery changes nothing.
     """
     page_object = read_object(s3, bucket, key)
-    check_format_version(
-        {"format_version": int(page_object.metadata.get("pagefan-format", "0"))}, f"page object {key}"
-    )
+    check_metadata_version(page_object.metadata, f"page object {key}")
     job_id = page_object.metadata[METADATA_JOB_ID]
     page_number = int(page_object.metadata[METADATA_PAGE])
 
@@ -72,7 +80,7 @@ def process_page(
                 job_id=job_id,
                 page_number=page_number,
                 max_content_bytes=settings.max_page_content_bytes,
-                limits=settings.graphics_limits,
+                limits=graphics_limits(settings),
             )
     except PageFailed as failure:
         duration_ms = int((time.perf_counter() - started) * 1000)
@@ -85,8 +93,7 @@ def process_page(
 
     # The images first, then the result that references them, then the count: once counted, the
     # Combiner and the exporters may read the result, and every image it names is there.
-    metadata = object_metadata(job_id, page=page_number)
-    metadata[METADATA_FORMAT] = str(PAGE_RESULT_FORMAT_VERSION)
+    metadata = object_metadata(job_id, version=PAGE_RESULT_FORMAT_VERSION, page=page_number)
     write_objects(
         s3,
         settings.work_bucket,

@@ -10,12 +10,16 @@ from aws_lambda_powertools import Logger
 
 from pagefan import layout
 from pagefan.aws.executions import start_job_execution
-from pagefan.aws.jobs import JobStore, deadline_after
-from pagefan.aws.objects import ObjectToWrite, read_object, write_json, write_objects
+from pagefan.aws.jobs import JobStore
+from pagefan.aws.objects import ObjectToWrite, StoredObject, read_object, write_json, write_objects
 from pagefan.config import SplitterSettings
 from pagefan.domain.split import document_metadata, document_outline, open_document, split_pages
-from pagefan.errors import DocumentRejected
-from pagefan.formats import DocumentInfo, JobInput, JobStatus, SourceRef, object_metadata
+from pagefan.errors import DocumentRejected, ObjectTooLarge, RejectionCode
+from pagefan.formats.document import DocumentInfo, SourceRef
+from pagefan.formats.jobs_table import JobStatus
+from pagefan.formats.payloads import JobInput
+from pagefan.formats.timestamps import deadline_after
+from pagefan.formats.versions import object_metadata
 from pagefan.job_ids import derive_job_id
 
 if TYPE_CHECKING:
@@ -34,6 +38,18 @@ class SplitOutcome:
     pages_total: int
     rejection: str | None = None
     duplicate: bool = False
+
+
+def _read_upload(s3: S3Client, source: SourceRef, max_bytes: int) -> StoredObject:
+    """The uploaded object version's bytes; an oversized upload is rejected before its body is read."""
+    try:
+        return read_object(s3, source.bucket, source.key, version_id=source.version_id, max_bytes=max_bytes)
+    except ObjectTooLarge as too_large:
+        raise DocumentRejected(
+            RejectionCode.TOO_LARGE,
+            f"The file is {too_large.size / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.1f} MB "
+            "(MaxUploadBytes parameter).",
+        ) from too_large
 
 
 def split_upload(
@@ -65,10 +81,7 @@ def split_upload(
     )
 
     try:
-        # read_object refuses an oversized upload from its Content-Length, before the body.
-        upload = read_object(
-            s3, source.bucket, source.key, version_id=source.version_id, max_bytes=settings.max_upload_bytes
-        )
+        upload = _read_upload(s3, source, settings.max_upload_bytes)
         reader = open_document(upload.body, max_bytes=settings.max_upload_bytes, max_pages=settings.max_pages)
         pages_total = len(reader.pages)
         sha256 = hashlib.sha256(upload.body).hexdigest()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
-from pagefan.errors import PageFailed
+from pagefan.errors import PageFailed, PageFailureCode
 
 # After the budget is spent, the alarm fires again at this interval until the block has left:
 # one expiry swallowed by library code (see _BudgetExpired) only costs this much more time.
@@ -78,7 +78,7 @@ class TimeBudget:
             # Whatever the block raised on the way out (its own error, or an error caused by the
             # interruption inside a library), the budget is what ended it.
             raise PageFailed(
-                "time_budget",
+                PageFailureCode.TIME_BUDGET,
                 f"{self.what} took longer than its {self.seconds:g} s budget "
                 "(PageTimeBudgetSeconds parameter).",
             ) from None
@@ -124,7 +124,7 @@ class MemoryCeiling:
         self._previous = None
         if kind is not None and issubclass(kind, MemoryError):
             raise PageFailed(
-                "memory_budget",
+                PageFailureCode.MEMORY_BUDGET,
                 f"{self.what} needs more than {self.megabytes} MB of memory to be analysed: its text or "
                 "structure expands far beyond its size. It may be a decompression bomb.",
             ) from None

@@ -11,10 +11,12 @@ from pypdf import PageObject
 from pypdf.errors import LimitReachedError
 from tests.hostile.generator import many_runs, text_expansion_page
 
-from pagefan.domain import analysis
-from pagefan.domain.analysis import analyse_page, clean_text, font_name, run_text
+from pagefan.domain import content_limits
+from pagefan.domain.analysis import analyse_page
+from pagefan.domain.text_runs import clean_text, font_name, run_text
 from pagefan.errors import PageFailed
-from pagefan.formats import PageResult, TextRun, dumps
+from pagefan.formats.page_result import PageResult, TextRun
+from pagefan.formats.versions import dumps
 
 LIMIT = 1_000_000
 IMAGE = (
@@ -327,7 +329,7 @@ def test_decompression_bomb_is_content_too_large(pdfs: Any) -> None:
     data = pdfs.one_page(bomb, content_dict=b"/Filter /FlateDecode")
     rejection = failure(data)
     assert rejection.code == "content_too_large"
-    assert "1,000,000 bytes" in str(rejection)
+    assert "1,000,000 bytes once decompressed (MaxPageContentBytes parameter)" in str(rejection)
 
 
 def test_content_over_the_limit_across_streams_and_forms(pdfs: Any) -> None:
@@ -371,7 +373,7 @@ def test_text_past_the_page_limit_is_content_too_large() -> None:
 
 def test_runs_past_the_page_limit_are_content_too_large(monkeypatch: Any) -> None:
     # The real limit (100,000) takes pypdf about 8 s to reach; the check is the same at 50.
-    monkeypatch.setattr(analysis, "MAX_PAGE_RUNS", 50)
+    monkeypatch.setattr(content_limits, "MAX_PAGE_RUNS", 50)
     assert len(analyse(many_runs(50)).runs) == 50
     rejection = failure(many_runs(51))
     assert rejection.code == "content_too_large"
@@ -439,7 +441,7 @@ def test_corrupt_stream_repair_is_bounded_by_the_budget(pdfs: Any) -> None:
 
 
 def test_text_width_falls_back_to_half_an_em_without_font_metrics() -> None:
-    from pagefan.domain.analysis import _text_width_function
+    from pagefan.domain.text_runs import _text_width_function
 
     assert _text_width_function(None)("abcd") == 2.0
     assert _text_width_function("not a font dictionary")("ab") == 1.0

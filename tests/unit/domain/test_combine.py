@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from pagefan.domain.combine import page_entry, write_document_json, write_document_text, write_documents
-from pagefan.formats import DocumentInfo, OutlineEntry, PageResult, SourceRef, TextRun, dumps
+from pagefan.formats.document import DocumentInfo, OutlineEntry, SourceRef
+from pagefan.formats.page_result import PageResult, TextRun
+from pagefan.formats.versions import dumps
 
 JOB = "job-42"
 SOURCE = SourceRef(bucket="raw", key="in/report.pdf", version_id="v1", etag="abc", size=1234, sha256="f00")

@@ -19,7 +19,7 @@ from pagefan.domain.graphics import GraphicsLimits
 from pagefan.domain.pdf_render import _EMPTY_SVG, _fetch_nothing
 from pagefan.domain.svg import render_page_svg
 from pagefan.errors import FormatVersionError
-from pagefan.formats import PageResult
+from pagefan.formats.page_result import PageResult
 from pagefan.schemas import validate_page_result
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -212,6 +212,7 @@ def test_a_pixel_bomb_is_a_placeholder_with_its_reason_and_the_page_is_still_dra
     assert square.fill == "#0000ff"
     [omission] = analysis.result.omitted
     assert omission.code == "image_too_many_pixels" and "60,000 x 60,000" in omission.detail
+    assert "(MaxImagePixels parameter" in omission.detail
 
 
 def test_decoded_image_bytes_per_page_are_bounded() -> None:
@@ -219,12 +220,14 @@ def test_decoded_image_bytes_per_page_are_bounded() -> None:
     analysis = _read(graphics_fixtures.jpeg_photo(), limits)
     assert analysis.images == []
     assert [omission.code for omission in analysis.result.omitted] == ["image_bytes_per_page"]
+    assert "(MaxPageImageBytes parameter)" in analysis.result.omitted[0].detail
 
 
 def test_path_segments_per_page_are_bounded() -> None:
     analysis = _read(graphics_fixtures.table(), GraphicsLimits(max_path_segments=10))
     assert 0 < len(analysis.result.graphics) < 12
     assert [omission.code for omission in analysis.result.omitted] == ["path_limit"]
+    assert "(MaxPagePathSegments parameter)" in analysis.result.omitted[0].detail
     assert analysis.result.runs  # the text is all there
 
 
@@ -233,6 +236,7 @@ def test_forms_nested_deeper_than_the_limit_are_left_out() -> None:
     deep = _read(graphics_fixtures.reused_form(), GraphicsLimits(max_form_depth=0)).result
     assert deep.graphics == []
     assert [omission.code for omission in deep.omitted] == ["form_depth"]
+    assert "(MaxFormDepth parameter)" in deep.omitted[0].detail
 
 
 def test_a_version_1_page_result_upgrades_to_a_page_without_graphics() -> None:

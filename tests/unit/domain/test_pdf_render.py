@@ -12,10 +12,10 @@ import pytest
 from pypdf import PageObject, PdfReader, PdfWriter
 
 from pagefan.domain.analysis import analyse_page
+from pagefan.domain.pdf_merge import merge_pdf
 from pagefan.domain.pdf_render import (
     SvgRun,
     fit_runs,
-    merge_pdf,
     render_pdf_pages,
     render_pdf_part,
     svg_rotation,
@@ -23,7 +23,8 @@ from pagefan.domain.pdf_render import (
 )
 from pagefan.domain.svg import render_page_svg
 from pagefan.errors import PageNotRendered, RendererUnavailable
-from pagefan.formats import OutlineEntry, PageResult, TextRun
+from pagefan.formats.document import OutlineEntry
+from pagefan.formats.page_result import PageResult, TextRun
 
 
 def page(runs: list[TextRun], *, width: float, height: float, rotation: int = 0) -> PageResult:
@@ -155,7 +156,8 @@ def test_missing_cairo_is_renderer_unavailable(monkeypatch: Any, failure: Except
 def test_domain_modules_do_not_import_cairo() -> None:
     # The SvgExporter imports these modules and has no cairo: importing must not load it.
     code = (
-        "import sys, pagefan.domain.svg, pagefan.domain.pdf_render, pagefan.domain.combine; "
+        "import sys, pagefan.domain.svg, pagefan.domain.pdf_render, pagefan.domain.pdf_merge, "
+        "pagefan.domain.combine; "
         "loaded = [m for m in sys.modules if m.startswith(('cairo', 'cairosvg', 'cairocffi'))]; "
         "assert not loaded, loaded"
     )
@@ -163,6 +165,16 @@ def test_domain_modules_do_not_import_cairo() -> None:
 
 
 # --- merge_pdf ----------------------------------------------------------------------------
+
+
+def test_the_merge_loads_neither_the_renderer_nor_cairo() -> None:
+    # The merge is its own PdfExporter invocation: pypdf only.
+    code = (
+        "import sys, pagefan.domain.pdf_merge; "
+        "loaded = [m for m in sys.modules if m.startswith(('cairo', 'pagefan.domain.pdf_render'))]; "
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_merge_keeps_order_and_returns_count() -> None:

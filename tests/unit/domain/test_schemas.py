@@ -20,13 +20,14 @@ from tests.documents import make_sample_pdf
 from pagefan.domain.analysis import analyse_page
 from pagefan.domain.combine import write_document_json
 from pagefan.domain.split import document_metadata, document_outline, open_document, split_pages
-from pagefan.errors import FormatVersionError
-from pagefan.formats import DocumentInfo, PageResult, SourceRef, check_format_version, dumps
+from pagefan.errors import FormatVersionError, SchemaViolation
+from pagefan.formats.document import DocumentInfo, SourceRef
+from pagefan.formats.page_result import PageResult
+from pagefan.formats.versions import check_format_version, dumps
 from pagefan.schemas import (
     CURRENT_VERSIONS,
     EVENT_SCHEMA_NAMES,
     SCHEMA_NAMES,
-    SchemaViolation,
     load_schema,
     validate_document,
     validate_job_event,

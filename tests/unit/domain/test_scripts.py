@@ -7,7 +7,7 @@ import pytest
 from pagefan.domain.pdf_render import visual_runs
 from pagefan.domain.scripts import ARABIC_FAMILY, CJK_FAMILY, HEBREW_FAMILY, script_family, visual_order
 from pagefan.domain.svg import render_page_svg
-from pagefan.formats import PageResult, TextRun
+from pagefan.formats.page_result import PageResult, TextRun
 
 
 @pytest.mark.parametrize(

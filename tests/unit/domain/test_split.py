@@ -17,7 +17,7 @@ from pagefan.domain.split import (
     split_pages,
 )
 from pagefan.errors import DocumentRejected
-from pagefan.formats import OutlineEntry
+from pagefan.formats.document import OutlineEntry
 
 BIG = 10**9
 CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
@@ -74,6 +74,7 @@ def test_too_large_says_size_and_limit(sample_pdf: bytes) -> None:
     assert rejection.code == "too_large"
     assert "3.0 MB" in str(rejection)
     assert "2.0 MB" in str(rejection)
+    assert "(MaxUploadBytes parameter)" in str(rejection)
 
 
 @pytest.mark.parametrize(
@@ -383,7 +384,8 @@ def test_a_page_tree_past_pypdfs_own_limit_is_too_many_pages() -> None:
     rejection = reject(repeated_page_tree(200_000), max_pages=5000)
     assert (rejection.code, str(rejection)) == (
         "too_many_pages",
-        "The PDF has more than 5000 pages; pagefan accepts documents of up to 5000 pages.",
+        "The PDF has more than 5000 pages; "
+        "pagefan accepts documents of up to 5000 pages (MaxPages parameter).",
     )
 
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pagefan.domain.svg import render_page_svg
-from pagefan.formats import PageResult, TextRun
+from pagefan.formats.page_result import PageResult, TextRun
 
 NS = "{http://www.w3.org/2000/svg}"
 SANS = "Helvetica, Arial, sans-serif"
@@ -165,7 +165,7 @@ def test_too_many_runs_are_cut_with_a_note() -> None:
     runs = [run(f"r{index}", 72, 700 - index) for index in range(10)]
     root = parse(render_page_svg(page(runs), title="t", max_elements=3))
     drawn = [element.text for element in texts(root)]
-    assert drawn == ["r0", "r1", "r2", "7 more text runs not shown"]
+    assert drawn == ["r0", "r1", "r2", "7 more text runs not shown (MaxSvgElements parameter)"]
 
 
 def test_no_note_when_everything_fits() -> None:

@@ -22,7 +22,9 @@ from s3transfer.subscribers import BaseSubscriber
 
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import JobInput, JobRecord, JobStatus, PageStatus
+from pagefan.formats.jobs_table import JobRecord, JobStatus, PageStatus
+from pagefan.formats.payloads import JobInput
+from pagefan.formats.timestamps import iso_timestamp
 from pagefan.job_ids import derive_job_id, job_id_of_execution
 from pagefan.local.client.cost import JobUsage, usage_from_reports
 from pagefan.local.client.job_logs import STATE_MACHINE, JobLogs, state_machine_log_group
@@ -44,8 +46,7 @@ def _same_span_from_now(record: JobRecord) -> str:
     if record.deadline:
         parse = datetime.fromisoformat
         span = parse(record.deadline.replace("Z", "+00:00")) - parse(record.created_at.replace("Z", "+00:00"))
-    moment = datetime.now(UTC) + span
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_timestamp(datetime.now(UTC) + span)
 
 
 @dataclass(frozen=True)

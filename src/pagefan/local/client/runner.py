@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from pagefan.formats import JobRecord, JobStatus
+from pagefan.formats.jobs_table import JobRecord, JobStatus
 from pagefan.local.client.gallery import write_gallery
 from pagefan.local.client.jobs_client import JobsClient, Upload
 

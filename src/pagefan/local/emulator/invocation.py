@@ -35,7 +35,8 @@ from botocore.exceptions import ClientError
 
 from pagefan import layout
 from pagefan.aws.jobs import JobStore
-from pagefan.formats import PageStatus, PdfExportInput, PdfExportMode
+from pagefan.formats.jobs_table import PageStatus
+from pagefan.formats.payloads import PdfExportInput, PdfExportMode
 from pagefan.local.emulator.account import EmulatedAccount
 from pagefan.local.emulator.environments import InvocationResult
 from pagefan.local.emulator.sample_events import (

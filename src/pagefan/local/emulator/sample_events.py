@@ -18,7 +18,9 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from pagefan import layout
-from pagefan.formats import FORMAT_VERSION, JobInput, PdfExportInput, PdfExportMode
+from pagefan.formats.payloads import JobInput, PdfExportInput, PdfExportMode
+from pagefan.formats.timestamps import iso_timestamp
+from pagefan.formats.versions import FORMAT_VERSION
 from pagefan.job_ids import derive_job_id
 from pagefan.local.emulator.account import REGION
 from pagefan.local.emulator.stack import ACCOUNT_ID
@@ -67,7 +69,7 @@ def s3_put_event(
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
                 "awsRegion": REGION,
-                "eventTime": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "eventTime": iso_timestamp(moment),
                 "eventName": "ObjectCreated:Put",
                 "userIdentity": {"principalId": "AWS:EXAMPLE"},
                 "requestParameters": {"sourceIPAddress": "127.0.0.1"},

@@ -10,15 +10,12 @@ from botocore.exceptions import ClientError
 
 from pagefan import layout
 from pagefan.aws.objects import READ_AHEAD, is_missing, read_object, read_objects
-from pagefan.errors import PagefanError
-from pagefan.formats import DocumentInfo, PageResult
+from pagefan.errors import MissingPageResult
+from pagefan.formats.document import DocumentInfo
+from pagefan.formats.page_result import PageResult
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-
-class MissingPageResult(PagefanError):
-    """A page counted as done has no stored result (expired by lifecycle, or deleted)."""
 
 
 def read_document_info(s3: S3Client, work_bucket: str, job_id: str) -> DocumentInfo:
