@@ -138,7 +138,7 @@ def read_page(
 
     Raises:
         PageFailed: ``damaged_page`` (unreadable file, page or size), ``content_too_large``
-            (content over the limit, text over MAX_PAGE_TEXT_CHARS or MAX_PAGE_RUNS, or a pypdf
+            (content over the limit, text or runs over the bounds of content_limits, or a pypdf
             resource limit hit)
             or ``unreadable_text`` (the text extraction failed).
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pagefan.formats.timestamps import iso_timestamp
 from pagefan.local.client.reports import request_ids_of_job
 
 STATE_MACHINE = "DocumentJob"
@@ -79,7 +80,7 @@ class JobLogLine:
 
     def render(self) -> str:
         """``time  source  page  level  message  key=value ...`` for a terminal."""
-        moment = datetime.fromtimestamp(self.timestamp_ms / 1000, UTC).isoformat(timespec="milliseconds")
+        moment = iso_timestamp(datetime.fromtimestamp(self.timestamp_ms / 1000, UTC))
         page = f"p{self.page}" if self.page is not None else "-"
         record = self.record
         if record is None:
@@ -94,7 +95,7 @@ class JobLogLine:
         else:  # the state machine's execution history event
             level = "ERROR"
             text = f"{record.get('type', '?')} {_short(record.get('details', {}))}"
-        return f"{moment.replace('+00:00', 'Z')}  {self.source:<15} {page:>6}  {level:<7} {text}"
+        return f"{moment}  {self.source:<15} {page:>6}  {level:<7} {text}"
 
 
 def _short(value: Any) -> str:
