@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from pagefan.local import cli
-from pagefan.local.cli import main, spread_multiple_values
+from pagefan.local.cli import main, stack_commands
+from pagefan.local.cli.options import spread_multiple_values
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -386,7 +386,7 @@ def test_status_exit_code_says_how_the_job_stands(
                 "timings": {"created_at": "t0", "updated_at": "t1", "deadline": "t2"},
             }
 
-    monkeypatch.setattr(cli, "_stack_client", lambda *_args: (Client(), "pagefan"))
+    monkeypatch.setattr(stack_commands, "stack_client", lambda *_args: (Client(), "pagefan"))
 
     result = pagefan("status", "0" * 32, *(["--json"] if as_json else []))
 
