@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from pypdf import PageObject
 from pypdf.errors import LimitReachedError
-from tests.hostile.generator import many_runs, text_expansion_page
 
 from pagefan.domain import analysis
 from pagefan.domain.analysis import analyse_page, clean_text, font_name, run_text
 from pagefan.errors import PageFailed
 from pagefan.formats import PageResult, TextRun, dumps
+from tests.hostile.generator import many_runs, text_expansion_page
 
 LIMIT = 1_000_000
 IMAGE = (

@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader, PdfWriter
-from tests.documents import make_sample_pdf
-from tests.hostile.generator import object_stream_bomb, repeated_page_tree
 
 from pagefan.domain.split import (
     describe_content,
@@ -18,6 +16,8 @@ from pagefan.domain.split import (
 )
 from pagefan.errors import DocumentRejected
 from pagefan.formats import OutlineEntry
+from tests.documents import make_sample_pdf
+from tests.hostile.generator import object_stream_bomb, repeated_page_tree
 
 BIG = 10**9
 CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"

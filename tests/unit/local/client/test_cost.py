@@ -28,7 +28,7 @@ from pagefan.local.client.cost import (
     usage_from_run_summary,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 ASL = json.loads((ROOT / "statemachine" / "document_job.asl.json").read_text())
 
 UNIT = Prices(as_of="2000-01-01", region="test", unit_usd=dict.fromkeys(PRICE_KEYS, 1.0))

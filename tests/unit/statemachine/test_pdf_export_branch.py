@@ -21,7 +21,7 @@ from moto import mock_aws
 from pagefan import layout
 from pagefan.formats import PdfExportInput, PdfExportMode, pdf_part_ranges
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:pdf-exporter"
 
 
