@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.hostile.generator import hostile_inputs
+
+pytestmark = pytest.mark.slow
 
 PAGEFAN = str(Path(sys.executable).parent / "pagefan")
 # Files a user could well have on their disk: a misnamed image, a locked PDF, a bomb, a page

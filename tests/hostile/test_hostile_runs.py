@@ -107,7 +107,7 @@ def _wait_for_all(stack: Pipeline, job_ids: dict[str, str], timeout: float) -> d
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRun]:
+def run(tmp_path_factory: pytest.TempPathFactory, boots_emulated_account: None) -> Iterator[HostileRun]:
     work = tmp_path_factory.mktemp("hostile")
     marker = work / "launch-marker"
     uploads = work / "uploads"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from pagefan.domain.split import open_document, split_pages
 from pagefan.formats import JobStatus
 from tests.hostile.generator import blank_pages
@@ -33,6 +35,7 @@ def test_exactly_the_default_max_pages_is_accepted_and_split_into_as_many_pages(
     assert time.monotonic() - started < 60
 
 
+@pytest.mark.slow
 def test_exactly_max_pages_completes_and_one_more_is_rejected_end_to_end(tmp_path: Path) -> None:
     with pipeline(tmp_path, parameters={"MaxPages": str(SMALL_MAX_PAGES)}) as stack:
         uploads = {}

@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 
 import pypdf
+import pytest
 
 from pagefan.local.emulator.account import EmulatedAccount
 from pagefan.local.emulator.contention import Pressure
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
+
+pytestmark = pytest.mark.slow
 
 PAGEFAN = str(Path(sys.executable).parent / "pagefan")
 

@@ -19,6 +19,8 @@ from pagefan.local.emulator.faults import FaultPlan, FaultSchedule
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 
+pytestmark = pytest.mark.slow
+
 # Every schedule run is recorded here, for the summary the last test prints.
 RUNS: list[dict[str, Any]] = []
 

@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pagefan.local.emulator.account import EmulatedAccount
 from pagefan.local.emulator.contention import Pressure
 from pagefan.local.emulator.moto_fixes import HISTORY_EVENT_LIMIT, HISTORY_LIMIT_CAUSE
 from pagefan.local.emulator.stack import ACCOUNT_ID
+
+pytestmark = pytest.mark.slow
 
 GATED = Path(__file__).parent / "gated" / "template.yaml"
 ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/test-state-machine"

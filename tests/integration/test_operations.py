@@ -81,7 +81,7 @@ class Operated:
 
 
 @pytest.fixture(scope="module")
-def operated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
+def operated(tmp_path_factory: pytest.TempPathFactory, boots_emulated_account: None) -> Iterator[Operated]:
     with pipeline(tmp_path_factory.mktemp("operations"), parameters={"MaxPageContentBytes": "2048"}) as stack:
         # A consumer of the stack's events, subscribed with the README's pattern, before any job runs
         sqs, events = stack.account.client("sqs"), stack.account.client("events")

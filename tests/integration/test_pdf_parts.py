@@ -47,7 +47,9 @@ def _task(record: JobRecord, mode: str, pages_per_part: int, first_page: int | N
 
 
 @pytest.fixture(scope="module")
-def fanned_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pipeline, JobRecord]]:
+def fanned_out(
+    tmp_path_factory: pytest.TempPathFactory, boots_emulated_account: None
+) -> Iterator[tuple[Pipeline, JobRecord]]:
     """The sample run with PdfPagesPerPart 4, on two environments per fanned-out function."""
     with pipeline(
         tmp_path_factory.mktemp("parts"), parameters={"PdfPagesPerPart": str(PAGES_PER_PART)}, workers=2
@@ -149,6 +151,7 @@ def _with_huge_font_page(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_hostile_font_size_neither_fails_its_job_nor_the_next_ones(tmp_path: Any) -> None:
     # GIVEN 7 pages whose last one sets a line in a 10^12-point font (FreeType fails on it inside
     # cairo, and a failed glyph could leave a warm PdfExporter unable to draw text afterwards)
@@ -173,6 +176,7 @@ def test_a_hostile_font_size_neither_fails_its_job_nor_the_next_ones(tmp_path: A
         assert pages[after.job_id] == pages[hostile.job_id][:6]
 
 
+@pytest.mark.slow
 def test_a_failing_part_fails_the_job_at_export_with_its_error(tmp_path: Any) -> None:
     # GIVEN a PdfExporter that cannot read page results (a work bucket that does not exist)
     overrides = {"PdfExporter": {"environment": {"WORK_BUCKET": "no-such-work-bucket"}}}

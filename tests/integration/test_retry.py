@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pagefan.formats import JobStatus, PageStatus
 from pagefan.local.client.jobs_client import JobsClient, StackOutputs
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import pipeline
+
+pytestmark = pytest.mark.slow
 
 
 def test_retry_reprocesses_only_the_failed_pages_and_completes_the_job(tmp_path: Path) -> None:

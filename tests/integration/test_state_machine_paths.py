@@ -20,6 +20,8 @@ from pagefan.formats import JobStatus, PageStatus
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import pipeline
 
+pytestmark = pytest.mark.slow
+
 
 def _concatenate(*documents: bytes) -> bytes:
     writer = PdfWriter()

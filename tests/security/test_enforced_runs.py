@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pypdf
+import pytest
 import yaml
 
 from pagefan.formats import JobStatus, PageStatus
@@ -18,6 +19,8 @@ from pagefan.local.emulator.invocation import event_file_name, run_invoke
 from pagefan.local.emulator.template import load_template
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import TEMPLATE, pipeline
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_document_completes_with_every_function_acting_as_its_own_role(tmp_path: Path) -> None:

@@ -235,6 +235,8 @@ with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
 """
 
 
+# A loop of Pass states past 25,000 history events in moto's engine: minutes of CPU.
+@pytest.mark.slow
 def test_moto_alone_lets_an_execution_run_past_25000_history_events() -> None:
     # GIVEN moto's engine without the runtime's corrections, and a state machine that loops forever
     import json
