@@ -47,7 +47,7 @@ def _clean_outputs(stack: Pipeline, pages: int, seed: int, pdf: bytes) -> dict[s
 @settings(
     max_examples=int(os.environ.get("PAGEFAN_FAULT_SCHEDULES", "6")),
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     pages=st.integers(min_value=1, max_value=4),

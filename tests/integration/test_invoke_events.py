@@ -63,7 +63,7 @@ def _execution_statuses(invoker: Invoker) -> list[str]:
     """The executions' statuses once none is RUNNING any more (a stop takes effect asynchronously)."""
     sfn = invoker.account.client("stepfunctions")
     arn = invoker.account.deployment.outputs["DocumentJobArn"]
-    deadline = time.monotonic() + 60  # a guard against a hang: the wait is for a state
+    deadline = time.monotonic() + 120  # a guard against a hang: the wait is for a state
     while True:
         statuses = [
             execution["status"] for execution in sfn.list_executions(stateMachineArn=arn)["executions"]

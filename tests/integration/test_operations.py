@@ -97,8 +97,8 @@ def operated(tmp_path_factory: pytest.TempPathFactory, boots_emulated_account: N
             "bad-page.pdf",
         )
         stack.account.functions["PageWorker"].update_configuration(JOBS_TABLE="no-such-table")
-        failed_queue = stack.run(make_sample_pdf(1, words_per_page=10), "lost-page.pdf", timeout=60)
-        assert stack.account.wait_until_idle(timeout=60)
+        failed_queue = stack.run(make_sample_pdf(1, words_per_page=10), "lost-page.pdf")
+        assert stack.account.wait_until_idle(timeout=120)
         assert [completed.status, failed_page.status, failed_queue.status] == [
             JobStatus.COMPLETED,
             JobStatus.FAILED,

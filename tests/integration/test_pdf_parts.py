@@ -57,17 +57,17 @@ def fanned_out(
         yield stack, stack.run(SOURCE, "parts.pdf")
 
 
-def test_parts_are_rendered_in_parallel_and_written_per_range(fanned_out: tuple[Pipeline, JobRecord]) -> None:
+def test_each_range_is_rendered_as_its_own_part_then_merged(fanned_out: tuple[Pipeline, JobRecord]) -> None:
     stack, record = fanned_out
     assert record.status == JobStatus.COMPLETED, record.error
     assert stack.keys("WorkBucketName", f"{layout.PDF_PARTS_PREFIX}{record.job_id}/") == [
         layout.pdf_part_key(record.job_id, 1, 4),
         layout.pdf_part_key(record.job_id, 5, 6),
     ]
-    # Two parts and a merge; the parts overlapped (the Map's iterations run concurrently).
+    # Two parts and a merge. (That the Map's iterations run at once is shown without depending on
+    # how fast each part renders: tests/unit/statemachine/test_pdf_export_branch.py.)
     timeline = [e for e in stack.account.timeline.events if e.get("function") == "PdfExporter"]
     assert [e["kind"] for e in timeline].count("invoke") == 3
-    assert [e["kind"] for e in timeline][:2] == ["invoke", "invoke"], timeline
 
 
 def test_a_multi_part_pdf_equals_the_single_part_one(fanned_out: tuple[Pipeline, JobRecord]) -> None:

@@ -18,7 +18,7 @@ def test_retry_reprocesses_only_the_failed_pages_and_completes_the_job(tmp_path:
     # GIVEN a job whose pages all failed because the PageWorker was misconfigured
     broken = {"PageWorker": {"environment": {"JOBS_TABLE": "no-such-table"}}}
     with pipeline(tmp_path, function_overrides=broken) as stack:
-        record = stack.run(make_sample_pdf(3), "retry-me.pdf", timeout=60)
+        record = stack.run(make_sample_pdf(3), "retry-me.pdf")
         assert (record.status, record.pages_failed) == (JobStatus.FAILED, 3)
         account = stack.account
         client = JobsClient(
@@ -36,7 +36,7 @@ def test_retry_reprocesses_only_the_failed_pages_and_completes_the_job(tmp_path:
         worker_runs = account.functions["PageWorker"].stats.invocations
         outcome = client.retry(record.job_id)
         assert outcome.retried and outcome.pages == [1, 2, 3]
-        final = stack.client.wait(record.job_id, timeout=60)
+        final = stack.client.wait(record.job_id, timeout=120)
 
         # THEN each page was processed once more and the job completed with every output
         assert final is not None and final.status == JobStatus.COMPLETED, final and final.error

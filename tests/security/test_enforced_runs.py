@@ -81,7 +81,7 @@ def test_a_table_write_the_template_does_not_grant_fails_the_worker_as_on_aws(tm
 
         # THEN every attempt of the worker is denied its transaction (authorised per item, on the
         # table's ARN), and Lambda hands the event to the on-failure destination
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a guard against a hang: the wait is for a state
         while time.monotonic() < deadline and not stack.account.failed_deliveries:
             time.sleep(0.2)
         (delivery,) = stack.account.failed_deliveries
