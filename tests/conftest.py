@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from pagefan.local.emulator.account import EmulatedAccount
 
@@ -52,6 +53,12 @@ class _SlowGuard:
 
 _guard = _SlowGuard()
 _originals: dict[str, Any] = {}
+
+# Hypothesis's two clocks, its deadline per example and its health check on slow data generation,
+# would fail a property on a loaded machine: no verdict here depends on speed. (A test that sets
+# its own suppress_health_check lists too_slow itself.)
+settings.register_profile("pagefan", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("pagefan")
 
 
 def _starts_an_account(args: Any) -> bool:
