@@ -239,6 +239,7 @@ def test_failed_and_succeeded_executions_publish_their_status_change(tmp_path: P
         assert len(changes) == 2
 
 
+@pytest.mark.timeout(900)  # the wait below guards for 600 s: minutes of moto's engine on a loaded machine
 def test_an_execution_fails_at_25000_history_events(tmp_path: Path) -> None:
     # GIVEN a state machine that loops forever through two Pass states
     with gated(tmp_path, reserved=1) as stack:

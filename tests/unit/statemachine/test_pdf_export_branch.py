@@ -112,7 +112,11 @@ def run(branch: dict[str, Any], pages_total: int) -> dict[str, Any]:
     return dict(described)
 
 
-@pytest.mark.parametrize(("pages_total", "pages_per_part"), [(7, 3), (6, 3), (1, 50), (1000, 1)])
+@pytest.mark.parametrize(
+    ("pages_total", "pages_per_part"),
+    # The Map at its 1,000 parts: 1,000 iterations of moto's engine, several seconds of CPU.
+    [(7, 3), (6, 3), (1, 50), pytest.param(1000, 1, marks=pytest.mark.slow)],
+)
 def test_one_part_invocation_per_range_then_one_merge(
     engine: Recorder, pages_total: int, pages_per_part: int
 ) -> None:

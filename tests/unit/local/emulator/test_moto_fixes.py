@@ -235,8 +235,10 @@ with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
 """
 
 
-# A loop of Pass states past 25,000 history events in moto's engine: minutes of CPU.
+# A loop of Pass states past 25,000 history events in moto's engine: minutes of CPU, within the
+# loop's own 600 s guard.
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_moto_alone_lets_an_execution_run_past_25000_history_events() -> None:
     # GIVEN moto's engine without the runtime's corrections, and a state machine that loops forever
     import json
