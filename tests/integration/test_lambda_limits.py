@@ -76,12 +76,18 @@ class Gated:
 
 @contextmanager
 def gated(
-    tmp_path: Path, *, reserved: int, max_event_age: int = 21600, lambda_time_scale: float = 0.01
+    tmp_path: Path,
+    *,
+    reserved: int,
+    max_event_age: int = 21600,
+    lambda_time_scale: float = 0.01,
+    workers: int | None = None,
 ) -> Iterator[Gated]:
     gate = tmp_path / "gate"
     gate.mkdir()
     with EmulatedAccount(
         GATED,
+        workers=workers,
         work_dir=tmp_path / "account",
         parameters={"Reserved": str(reserved), "MaxEventAge": str(max_event_age)},
         function_overrides={"Gated": {"environment": {"GATE_DIR": str(gate)}}},
@@ -163,6 +169,26 @@ def test_an_event_throttled_past_its_maximum_age_goes_to_the_failure_destination
         stack.open()
         assert stack.account.wait_until_idle(timeout=120)
         assert stack.started() == ["holder"]
+
+
+def test_an_event_waiting_for_an_environment_of_this_machine_does_not_age(tmp_path: Path) -> None:
+    # GIVEN a function without a reservation, which AWS would run at once, given one environment
+    # here, held at the gate; and events kept 60 s at most (6 s on Lambda's clock here)
+    with gated(tmp_path, reserved=0, max_event_age=60, lambda_time_scale=0.1, workers=1) as stack:
+        stack.upload("holder")
+        _until(lambda: stack.started() == ["holder"], "the holder runs")
+
+        # WHEN another event waits here for that environment for longer than its maximum age
+        stack.upload("waiting")
+        time.sleep(8)
+
+        # THEN it still runs once the environment is free: its wait here is no part of its age, or
+        # this machine's speed would decide whether it expires
+        stack.open()
+        _until(lambda: stack.started() == ["holder", "waiting"], "the waiting event runs")
+        assert stack.account.wait_until_idle(timeout=120)
+        assert stack.account.failed_deliveries == []
+        assert stack.throttles() == 0
 
 
 def test_a_task_invoking_a_function_with_no_free_reservation_fails_too_many_requests(tmp_path: Path) -> None:
