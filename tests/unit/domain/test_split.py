@@ -378,6 +378,8 @@ def test_links_to_other_pages_do_not_drag_them_along(pdfs: Any) -> None:
     assert PdfReader(BytesIO(first)).pages[0].extract_text() == "first"
 
 
+# Page trees of 100,000 entries and more: seconds of parsing each.
+@pytest.mark.slow
 def test_a_page_tree_past_pypdfs_own_limit_is_too_many_pages() -> None:
     # 200,000 entries in 1.2 MB: pypdf stops listing at 100,000; our own walk stops at the limit.
     rejection = reject(repeated_page_tree(200_000), max_pages=5000)
@@ -387,6 +389,7 @@ def test_a_page_tree_past_pypdfs_own_limit_is_too_many_pages() -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_page_tree_past_pypdfs_own_limit_but_within_ours_is_refused_as_past_a_safety_limit() -> None:
     rejection = reject(repeated_page_tree(200_000), max_pages=BIG)
     assert rejection.code == "damaged"
