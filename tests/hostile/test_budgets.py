@@ -20,8 +20,8 @@ from pagefan.domain.analysis import analyse_page
 from pagefan.errors import PageFailed
 from pagefan.local.emulator.template import translate
 from pagefan.stages.page_analysis import ANALYSIS_MEMORY_MB
-from pagefan.stages.time_budget import memory_ceiling, time_budget
-from tests.hostile.generator import one_page, text_content, text_expansion_page
+from pagefan.stages.time_budget import REFIRE_SECONDS, memory_ceiling, time_budget
+from tests.hostile.generator import millions_of_operators, text_expansion_page
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -37,31 +37,33 @@ def _busy() -> int:
 
 @tolerates_a_swallowed_alarm
 def test_the_budget_stops_a_loop_that_swallows_every_exception() -> None:
-    # The shape of pypdf's parsing loops: any Exception raised inside is caught and skipped.
+    # The shape of pypdf's parsing loops: any Exception raised inside is caught and skipped. The
+    # loop never ends by itself: whenever it ends, the budget ended it.
     started = time.monotonic()
     with pytest.raises(PageFailed) as caught, time_budget(0.3, "Page 7"):
+        armed = signal.getitimer(signal.ITIMER_REAL)
         while True:
             try:
                 _busy()
             except Exception:  # swallowing everything is the point
                 continue
-    elapsed = time.monotonic() - started
     assert caught.value.code == "time_budget"
     assert str(caught.value) == "Page 7 took longer than its 0.3 s budget (PageTimeBudgetSeconds parameter)."
-    # Without the budget the loop never ends; the bound is loose because the machine may be loaded
-    # (unloaded it ends within 0.3 s and one 0.2 s refire).
-    assert 0.3 <= elapsed < 10
+    # The alarm was set for the budget, then to fire again until the block has left; it never fires
+    # early. How late it lands depends on the machine's load, so that is not asserted.
+    assert 0 < armed[0] <= 0.3 and armed[1] == REFIRE_SECONDS
+    assert time.monotonic() - started >= 0.3
 
 
 @tolerates_a_swallowed_alarm
 def test_the_budget_stops_pypdf_on_a_page_of_millions_of_operators() -> None:
-    # 3 million operators in a 26 KB file: pypdf would parse for minutes.
-    page = one_page(b"0 0 m\n" * 3_000_000 + text_content(b"never reached"))
+    # Hours of parsing within every other limit (see millions_of_operators): only the budget can
+    # stop it, however fast or loaded the machine.
     started = time.monotonic()
     with pytest.raises(PageFailed) as caught, time_budget(1, "Page 1"):
-        analyse_page(page, job_id="j", page_number=1, max_content_bytes=50 * 1024 * 1024)
+        analyse_page(millions_of_operators(), job_id="j", page_number=1, max_content_bytes=50 * 1024 * 1024)
     assert caught.value.code == "time_budget"
-    assert 1 <= time.monotonic() - started < 10
+    assert time.monotonic() - started >= 1
 
 
 def test_a_block_within_its_budget_runs_untouched_and_leaves_no_alarm_behind() -> None:
@@ -100,7 +102,7 @@ def test_outside_the_main_thread_the_block_runs_without_a_budget() -> None:
 
     thread = threading.Thread(target=work)
     thread.start()
-    thread.join(timeout=5)
+    thread.join(timeout=120)  # a guard against a hang: the block sleeps 0.2 s
     assert outcome == ["finished"]
 
 
@@ -126,17 +128,13 @@ def test_an_allocation_past_the_ceiling_fails_the_page_and_the_limit_is_restored
 
 
 def test_a_font_that_multiplies_its_text_stops_at_the_ceiling() -> None:
-    # 400,000 codes of 256 letters each: about 900 MB of text, from a 3 KB file.
+    # 400,000 codes of 256 letters each: about 900 MB of text, from a 3 KB file. The text's length
+    # is checked once it is extracted, so the ceiling, reached during the extraction, strikes
+    # first; no time budget here, which a loaded machine could meet before the ceiling.
     page = text_expansion_page(400_000)
-    started = time.monotonic()
-    with (
-        pytest.raises(PageFailed) as caught,
-        memory_ceiling(_data_mb() + 150, "Page 1"),
-        time_budget(30, "Page 1"),
-    ):
+    with pytest.raises(PageFailed) as caught, memory_ceiling(_data_mb() + 150, "Page 1"):
         analyse_page(page, job_id="j", page_number=1, max_content_bytes=50 * 1024 * 1024)
     assert caught.value.code == "memory_budget"
-    assert time.monotonic() - started < 30
 
 
 def test_a_block_within_the_ceiling_runs_untouched() -> None:

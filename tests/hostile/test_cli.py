@@ -7,9 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import yaml
+
+from pagefan.local.emulator.template import load_template
 from tests.hostile.generator import hostile_inputs
 
+pytestmark = pytest.mark.slow
+
 PAGEFAN = str(Path(sys.executable).parent / "pagefan")
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 # Files a user could well have on their disk: a misnamed image, a locked PDF, a bomb, a page
 # too deeply nested to read, and a valid document whose name has spaces and accents.
 CLASSES = (
@@ -19,6 +26,24 @@ CLASSES = (
     "deeply_nested_operands",
     "key_unicode_and_spaces",
 )
+
+
+def _template_with_an_unreached_time_budget(tmp_path: Path) -> Path:
+    """template.yaml whose PageTimeBudgetSeconds defaults to its highest, beside links to its code.
+
+    Each page here meets its own limit within a second; the default budget (20 s) could still
+    strike first on a machine loaded enough, and the reason shown would not be the page's.
+    """
+    template = load_template(TEMPLATE)
+    budget = template["Parameters"]["PageTimeBudgetSeconds"]
+    budget["Default"] = budget["MaxValue"]
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    for linked in ("src", "statemachine", "events", "samples"):
+        (folder / linked).symlink_to(TEMPLATE.parent / linked)
+    path = folder / "template.yaml"
+    path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def test_pagefan_run_shows_each_reason_and_no_traceback(tmp_path: Path) -> None:
@@ -40,7 +65,17 @@ def test_pagefan_run_shows_each_reason_and_no_traceback(tmp_path: Path) -> None:
     # A wide terminal, so the table never wraps a reason; plain progress lines (not a tty).
     env = {**os.environ, "COLUMNS": "400"}
     result = subprocess.run(
-        [PAGEFAN, "run", *files, "--out", str(tmp_path / "out"), "--workers", "2"],
+        [
+            PAGEFAN,
+            "run",
+            *files,
+            "--out",
+            str(tmp_path / "out"),
+            "--workers",
+            "2",
+            "--template",
+            str(_template_with_an_unreached_time_budget(tmp_path)),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,

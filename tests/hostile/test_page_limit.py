@@ -10,8 +10,9 @@ at 2,800). The end-to-end check therefore runs at a MaxPages of 20, the same cod
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+
+import pytest
 
 from pagefan.domain.split import open_document, split_pages
 from pagefan.formats.jobs_table import JobStatus
@@ -23,16 +24,17 @@ DEFAULT_MAX_UPLOAD_BYTES = 104857600
 SMALL_MAX_PAGES = 20
 
 
+# 5,000 pages parsed and split: several seconds of CPU. (How long a split takes against the
+# Splitter's Timeout is a measurement: benchmarks/, not a verdict here.)
+@pytest.mark.slow
 def test_exactly_the_default_max_pages_is_accepted_and_split_into_as_many_pages() -> None:
     document = blank_pages(DEFAULT_MAX_PAGES)
-    started = time.monotonic()
     reader = open_document(document, max_bytes=DEFAULT_MAX_UPLOAD_BYTES, max_pages=DEFAULT_MAX_PAGES)
     pages = [number for number, _page in split_pages(reader)]
     assert pages == list(range(1, DEFAULT_MAX_PAGES + 1))
-    # Parsing is a small part of the Splitter's 300 s timeout; its 5,000 S3 writes are the rest.
-    assert time.monotonic() - started < 60
 
 
+@pytest.mark.slow
 def test_exactly_max_pages_completes_and_one_more_is_rejected_end_to_end(tmp_path: Path) -> None:
     with pipeline(tmp_path, parameters={"MaxPages": str(SMALL_MAX_PAGES)}) as stack:
         uploads = {}

@@ -12,12 +12,15 @@ import tomllib
 from pathlib import Path
 
 import pypdf
+import pytest
 
 from pagefan.local.emulator import interpreters
 from pagefan.local.emulator.account import EmulatedAccount
 from pagefan.local.emulator.contention import Pressure
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
+
+pytestmark = pytest.mark.slow
 
 PAGEFAN = str(Path(sys.executable).parent / "pagefan")
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +102,8 @@ def test_cost_of_one_job_is_lambdas_billed_durations_as_the_runtime_measured_the
     # REPORT line (billed duration, memory size) to the function's log group, as Lambda does
     with pipeline(tmp_path / "account") as stack:
         record = stack.run(make_sample_pdf(3))
-        stack.account.wait_until_idle(timeout=30)
+        # every invocation has returned and logged its REPORT line before the bill is read
+        assert stack.account.wait_until_idle(timeout=120)
         env = _reaching(stack.account)
         # WHEN pagefan prices the job by its id
         result = _pagefan(
@@ -288,7 +292,7 @@ def test_serve_keeps_an_account_that_other_commands_reach(tmp_path: Path) -> Non
         other_region = _pagefan("status", job_id, "--region", "eu-west-1", cwd=tmp_path, env=env)
     finally:
         server.send_signal(signal.SIGINT)
-        server.communicate(timeout=30)
+        server.communicate(timeout=300)  # a guard against a hang: the stop takes seconds
     assert server.returncode == 0
     assert elsewhere.returncode == 2 and "cannot read stack elsewhere" in elsewhere.stderr
     assert staging.returncode == 0 and named.returncode == 0

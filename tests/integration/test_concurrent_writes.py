@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -22,6 +23,8 @@ from pagefan.formats.document import SourceRef
 from pagefan.formats.jobs_table import PageStatus, page_sort_key
 from pagefan.local.emulator.contention import Pressure
 from tests.integration.pipeline import pipeline
+
+pytestmark = pytest.mark.slow
 
 RECORDERS = 64
 SOURCE = SourceRef(bucket="raw", key="a.pdf", version_id="v", etag="e", size=1)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pagefan import layout
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 from tests.integration.test_cli import run_on_stack
+
+pytestmark = pytest.mark.slow
 
 # More pages than downloads run at once, so the outputs are fetched by several workers.
 PAGES = 12

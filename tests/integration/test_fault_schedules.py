@@ -19,6 +19,8 @@ from pagefan.local.emulator.faults import FaultPlan, FaultSchedule
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
 
+pytestmark = pytest.mark.slow
+
 # Every schedule run is recorded here, for the summary the last test prints.
 RUNS: list[dict[str, Any]] = []
 
@@ -45,7 +47,7 @@ def _clean_outputs(stack: Pipeline, pages: int, seed: int, pdf: bytes) -> dict[s
 @settings(
     max_examples=int(os.environ.get("PAGEFAN_FAULT_SCHEDULES", "6")),
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     pages=st.integers(min_value=1, max_value=4),

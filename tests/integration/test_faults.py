@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pagefan.formats.jobs_table import JobStatus
 from pagefan.local.emulator.faults import FaultPlan
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import Pipeline, pipeline
+
+pytestmark = pytest.mark.slow
 
 DOCUMENT = make_sample_pdf(8)
 

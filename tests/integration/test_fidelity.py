@@ -134,7 +134,9 @@ class Processed:
 
 
 @pytest.fixture(scope="module")
-def processed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Processed]]:
+def processed(
+    tmp_path_factory: pytest.TempPathFactory, boots_emulated_account: None
+) -> Iterator[dict[str, Processed]]:
     """Every document run through one deployed stack (uploaded together, processed in parallel)."""
     # Parts of 2 pages: the rebuilt PDF is merged from several PdfExporter invocations, as large
     # documents' are, so every check below holds across part boundaries too.

@@ -57,7 +57,7 @@ def _execution_statuses(invoker: Invoker) -> list[str]:
     """The executions' statuses once none is RUNNING any more (a stop takes effect asynchronously)."""
     sfn = invoker.account.client("stepfunctions")
     arn = invoker.account.deployment.outputs["DocumentJobArn"]
-    deadline = time.monotonic() + 60  # a guard against a hang: the wait is for a state
+    deadline = time.monotonic() + 120  # a guard against a hang: the wait is for a state
     while True:
         statuses = [
             execution["status"] for execution in sfn.list_executions(stateMachineArn=arn)["executions"]
@@ -74,7 +74,7 @@ def _shown_size(page: PageObject) -> tuple[int, int]:
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[Invoker]:
+def fresh(tmp_path: Path, boots_emulated_account: None) -> Iterator[Invoker]:
     """An Invoker on a new, empty account: what a test finds there, its invocation made."""
     with open_account(TEMPLATE, tmp_path) as account:
         yield Invoker(account, project_dir=ROOT)
@@ -229,7 +229,9 @@ class TestJobInputEvents:
     """
 
     @pytest.fixture(scope="class")
-    def shared(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Invoker]:
+    def shared(
+        self, tmp_path_factory: pytest.TempPathFactory, boots_emulated_account: None
+    ) -> Iterator[Invoker]:
         with open_account(TEMPLATE, tmp_path_factory.mktemp("job-input")) as account:
             yield Invoker(account, project_dir=ROOT)
 
@@ -302,6 +304,7 @@ class TestJobInputEvents:
 # --- the command ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pagefan_invoke_prints_the_response_and_the_logs() -> None:
     # The installed entry point, as a person runs it from the repository root
     pagefan = Path(sys.executable).with_name("pagefan")
@@ -325,6 +328,7 @@ def test_pagefan_invoke_prints_the_response_and_the_logs() -> None:
     assert "REPORT RequestId:" in completed.stderr
 
 
+@pytest.mark.slow
 def test_a_function_error_exits_1_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     # An event the Combiner cannot read: nothing to prepare, the function itself refuses it
     event_file = tmp_path / "not_a_job.json"

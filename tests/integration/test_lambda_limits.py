@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pagefan.local.emulator.account import EmulatedAccount
 from pagefan.local.emulator.contention import Pressure
 from pagefan.local.emulator.moto_fixes import HISTORY_EVENT_LIMIT, HISTORY_LIMIT_CAUSE
 from pagefan.local.emulator.stack import ACCOUNT_ID
+
+pytestmark = pytest.mark.slow
 
 GATED = Path(__file__).parent / "gated" / "template.yaml"
 ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/test-state-machine"
@@ -71,16 +75,24 @@ class Gated:
 
 
 @contextmanager
-def gated(tmp_path: Path, *, reserved: int, max_event_age: int = 21600) -> Iterator[Gated]:
+def gated(
+    tmp_path: Path,
+    *,
+    reserved: int,
+    max_event_age: int = 21600,
+    lambda_time_scale: float = 0.01,
+    workers: int | None = None,
+) -> Iterator[Gated]:
     gate = tmp_path / "gate"
     gate.mkdir()
     with EmulatedAccount(
         GATED,
+        workers=workers,
         work_dir=tmp_path / "account",
         parameters={"Reserved": str(reserved), "MaxEventAge": str(max_event_age)},
         function_overrides={"Gated": {"environment": {"GATE_DIR": str(gate)}}},
-        # Lambda's asynchronous clock 100 times faster: throttle backoff from 10 ms to 3 s.
-        lambda_time_scale=0.01,
+        # Lambda's asynchronous clock 100 times faster by default: throttle backoff from 10 ms to 3 s.
+        lambda_time_scale=lambda_time_scale,
     ) as account:
         try:
             yield Gated(account, gate)
@@ -132,8 +144,10 @@ def test_a_reserved_function_runs_at_most_its_reservation_and_throttles_the_rest
 
 
 def test_an_event_throttled_past_its_maximum_age_goes_to_the_failure_destination(tmp_path: Path) -> None:
-    # GIVEN a function reserved 1 environment, held at the gate, and events kept 60 s at most
-    with gated(tmp_path, reserved=1, max_event_age=60) as stack:
+    # GIVEN a function reserved 1 environment, held at the gate, and events kept 60 s at most (6 s
+    # here: Lambda's clock 10 times faster, so that however loaded the machine, the event's first
+    # attempt, and its throttle, come long before its age is up)
+    with gated(tmp_path, reserved=1, max_event_age=60, lambda_time_scale=0.1) as stack:
         stack.upload("holder")
         _until(lambda: stack.started() == ["holder"], "the holder runs")
 
@@ -155,6 +169,26 @@ def test_an_event_throttled_past_its_maximum_age_goes_to_the_failure_destination
         stack.open()
         assert stack.account.wait_until_idle(timeout=120)
         assert stack.started() == ["holder"]
+
+
+def test_an_event_waiting_for_an_environment_of_this_machine_does_not_age(tmp_path: Path) -> None:
+    # GIVEN a function without a reservation, which AWS would run at once, given one environment
+    # here, held at the gate; and events kept 60 s at most (6 s on Lambda's clock here)
+    with gated(tmp_path, reserved=0, max_event_age=60, lambda_time_scale=0.1, workers=1) as stack:
+        stack.upload("holder")
+        _until(lambda: stack.started() == ["holder"], "the holder runs")
+
+        # WHEN another event waits here for that environment for longer than its maximum age
+        stack.upload("waiting")
+        time.sleep(8)
+
+        # THEN it still runs once the environment is free: its wait here is no part of its age, or
+        # this machine's speed would decide whether it expires
+        stack.open()
+        _until(lambda: stack.started() == ["holder", "waiting"], "the waiting event runs")
+        assert stack.account.wait_until_idle(timeout=120)
+        assert stack.account.failed_deliveries == []
+        assert stack.throttles() == 0
 
 
 def test_a_task_invoking_a_function_with_no_free_reservation_fails_too_many_requests(tmp_path: Path) -> None:
@@ -231,6 +265,7 @@ def test_failed_and_succeeded_executions_publish_their_status_change(tmp_path: P
         assert len(changes) == 2
 
 
+@pytest.mark.timeout(900)  # the wait below guards for 600 s: minutes of moto's engine on a loaded machine
 def test_an_execution_fails_at_25000_history_events(tmp_path: Path) -> None:
     # GIVEN a state machine that loops forever through two Pass states
     with gated(tmp_path, reserved=1) as stack:

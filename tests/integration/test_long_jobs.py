@@ -6,12 +6,16 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from pagefan.aws.jobs import JobStore
 from pagefan.formats.document import SourceRef
 from pagefan.formats.jobs_table import PageCounts, page_sort_key
 from pagefan.formats.payloads import JobInput
 from pagefan.local.emulator.dynamodb_limits import DynamoDbLimits
 from tests.integration.pipeline import pipeline
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_job_whose_polls_spend_their_budget_continues_in_a_new_execution(tmp_path: Path) -> None:

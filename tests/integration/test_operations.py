@@ -81,7 +81,7 @@ class Operated:
 
 
 @pytest.fixture(scope="module")
-def operated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
+def operated(tmp_path_factory: pytest.TempPathFactory, boots_emulated_account: None) -> Iterator[Operated]:
     with pipeline(tmp_path_factory.mktemp("operations"), parameters={"MaxPageContentBytes": "2048"}) as stack:
         # A consumer of the stack's events, subscribed with the README's pattern, before any job runs
         sqs, events = stack.account.client("sqs"), stack.account.client("events")
@@ -97,8 +97,8 @@ def operated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
             "bad-page.pdf",
         )
         stack.account.functions["PageWorker"].update_configuration(JOBS_TABLE="no-such-table")
-        failed_queue = stack.run(make_sample_pdf(1, words_per_page=10), "lost-page.pdf", timeout=60)
-        assert stack.account.wait_until_idle(timeout=60)
+        failed_queue = stack.run(make_sample_pdf(1, words_per_page=10), "lost-page.pdf")
+        assert stack.account.wait_until_idle(timeout=120)
         assert [completed.status, failed_page.status, failed_queue.status] == [
             JobStatus.COMPLETED,
             JobStatus.FAILED,

@@ -48,7 +48,9 @@ def _task(record: JobRecord, mode: str, pages_per_part: int, first_page: int | N
 
 
 @pytest.fixture(scope="module")
-def fanned_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pipeline, JobRecord]]:
+def fanned_out(
+    tmp_path_factory: pytest.TempPathFactory, boots_emulated_account: None
+) -> Iterator[tuple[Pipeline, JobRecord]]:
     """The sample run with PdfPagesPerPart 4, on two environments per fanned-out function."""
     with pipeline(
         tmp_path_factory.mktemp("parts"), parameters={"PdfPagesPerPart": str(PAGES_PER_PART)}, workers=2
@@ -56,17 +58,17 @@ def fanned_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pipel
         yield stack, stack.run(SOURCE, "parts.pdf")
 
 
-def test_parts_are_rendered_in_parallel_and_written_per_range(fanned_out: tuple[Pipeline, JobRecord]) -> None:
+def test_each_range_is_rendered_as_its_own_part_then_merged(fanned_out: tuple[Pipeline, JobRecord]) -> None:
     stack, record = fanned_out
     assert record.status == JobStatus.COMPLETED, record.error
     assert stack.keys("WorkBucketName", f"{layout.PDF_PARTS_PREFIX}{record.job_id}/") == [
         layout.pdf_part_key(record.job_id, 1, 4),
         layout.pdf_part_key(record.job_id, 5, 6),
     ]
-    # Two parts and a merge; the parts overlapped (the Map's iterations run concurrently).
+    # Two parts and a merge. (That the Map's iterations run at once is shown without depending on
+    # how fast each part renders: tests/unit/statemachine/test_pdf_export_branch.py.)
     timeline = [e for e in stack.account.timeline.events if e.get("function") == "PdfExporter"]
     assert [e["kind"] for e in timeline].count("invoke") == 3
-    assert [e["kind"] for e in timeline][:2] == ["invoke", "invoke"], timeline
 
 
 def test_a_multi_part_pdf_equals_the_single_part_one(fanned_out: tuple[Pipeline, JobRecord]) -> None:
@@ -150,6 +152,7 @@ def _with_huge_font_page(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_hostile_font_size_neither_fails_its_job_nor_the_next_ones(tmp_path: Any) -> None:
     # GIVEN 7 pages whose last one sets a line in a 10^12-point font (FreeType fails on it inside
     # cairo, and a failed glyph could leave a warm PdfExporter unable to draw text afterwards)
@@ -174,6 +177,7 @@ def test_a_hostile_font_size_neither_fails_its_job_nor_the_next_ones(tmp_path: A
         assert pages[after.job_id] == pages[hostile.job_id][:6]
 
 
+@pytest.mark.slow
 def test_a_failing_part_fails_the_job_at_export_with_its_error(tmp_path: Any) -> None:
     # GIVEN a PdfExporter that cannot read page results (a work bucket that does not exist)
     overrides = {"PdfExporter": {"environment": {"WORK_BUCKET": "no-such-work-bucket"}}}

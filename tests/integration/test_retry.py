@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pagefan.formats.jobs_table import JobStatus, PageStatus
 from pagefan.local.client.jobs_client import JobsClient, StackOutputs
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import pipeline
+
+pytestmark = pytest.mark.slow
 
 
 def test_retry_reprocesses_only_the_failed_pages_and_completes_the_job(tmp_path: Path) -> None:
     # GIVEN a job whose pages all failed because the PageWorker was misconfigured
     broken = {"PageWorker": {"environment": {"JOBS_TABLE": "no-such-table"}}}
     with pipeline(tmp_path, function_overrides=broken) as stack:
-        record = stack.run(make_sample_pdf(3), "retry-me.pdf", timeout=60)
+        record = stack.run(make_sample_pdf(3), "retry-me.pdf")
         assert (record.status, record.pages_failed) == (JobStatus.FAILED, 3)
         account = stack.account
         client = JobsClient(
@@ -32,7 +36,7 @@ def test_retry_reprocesses_only_the_failed_pages_and_completes_the_job(tmp_path:
         worker_runs = account.functions["PageWorker"].stats.invocations
         outcome = client.retry(record.job_id)
         assert outcome.retried and outcome.pages == [1, 2, 3]
-        final = stack.client.wait(record.job_id, timeout=60)
+        final = stack.client.wait(record.job_id, timeout=120)
 
         # THEN each page was processed once more and the job completed with every output
         assert final is not None and final.status == JobStatus.COMPLETED, final and final.error

@@ -21,6 +21,8 @@ from tests.integration.pipeline import TEMPLATE, pipeline
 from tests.security.matrix import held_policies, load_matrix, load_options, option_parameters, role_policies
 from tests.security.policy import statements
 
+pytestmark = pytest.mark.slow
+
 OPTIONS = option_parameters(REGION, ACCOUNT_ID)
 
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pypdf
+import pytest
 import yaml
 
 from pagefan.formats.jobs_table import JobStatus, PageStatus
@@ -19,6 +20,8 @@ from pagefan.local.emulator.sample_events import event_file_name
 from pagefan.local.emulator.template import load_template
 from tests.documents import make_sample_pdf
 from tests.integration.pipeline import TEMPLATE, pipeline
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_document_completes_with_every_function_acting_as_its_own_role(tmp_path: Path) -> None:
@@ -79,7 +82,7 @@ def test_a_table_write_the_template_does_not_grant_fails_the_worker_as_on_aws(tm
 
         # THEN every attempt of the worker is denied its transaction (authorised per item, on the
         # table's ARN), and Lambda hands the event to the on-failure destination
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a guard against a hang: the wait is for a state
         while time.monotonic() < deadline and not stack.account.failed_deliveries:
             time.sleep(0.2)
         (delivery,) = stack.account.failed_deliveries

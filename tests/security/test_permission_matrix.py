@@ -58,7 +58,9 @@ _NOT_AN_ANSWER = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
 
 
 @pytest.fixture(scope="module")
-def account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedAccount]:
+def account(
+    tmp_path_factory: pytest.TempPathFactory, boots_emulated_account: None
+) -> Iterator[EmulatedAccount]:
     """template.yaml deployed with IAM enforced; S3 events are held, so allowed writes set nothing off."""
     with EmulatedAccount(
         TEMPLATE, work_dir=tmp_path_factory.mktemp("matrix"), enforce_iam=True, deliver_events=False

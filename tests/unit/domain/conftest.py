@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from tests.documents import make_sample_pdf, sample_words
-from tests.pdf_bytes import build_pdf, stream
 
 from pagefan.domain.split import open_document, split_pages
+from tests.documents import make_sample_pdf, sample_words
+from tests.pdf_bytes import build_pdf, stream
 
 SAMPLE_PAGES = 6
 BIG = 10**9

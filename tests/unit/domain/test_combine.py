@@ -208,10 +208,9 @@ def test_one_pass_refuses_what_the_json_writer_refuses() -> None:
 
 
 def test_document_text_keeps_reading_order_within_each_page() -> None:
-    from tests.documents import make_sample_pdf, sample_words
-
     from pagefan.domain.analysis import analyse_page
     from pagefan.domain.split import open_document, split_pages
+    from tests.documents import make_sample_pdf, sample_words
 
     # GIVEN a document whose lines change font mid-line, with a rotated page and a margin note
     reader = open_document(make_sample_pdf(4, seed=9, mixed_fonts=True), max_bytes=10**9, max_pages=10)

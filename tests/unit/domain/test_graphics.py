@@ -11,8 +11,6 @@ from xml.etree import ElementTree
 
 import pytest
 from PIL import Image
-from tests import graphics_fixtures
-from tests.pdf_bytes import build_pdf, stream
 
 from pagefan.domain.analysis import read_page
 from pagefan.domain.graphics import GraphicsLimits
@@ -21,6 +19,8 @@ from pagefan.domain.svg import render_page_svg
 from pagefan.errors import FormatVersionError
 from pagefan.formats.page_result import PageResult
 from pagefan.schemas import validate_page_result
+from tests import graphics_fixtures
+from tests.pdf_bytes import build_pdf, stream
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}href"

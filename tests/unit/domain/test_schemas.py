@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from tests.documents import make_sample_pdf
 
 from pagefan.domain.analysis import analyse_page
 from pagefan.domain.combine import write_document_json
@@ -33,6 +32,7 @@ from pagefan.schemas import (
     validate_job_event,
     validate_page_result,
 )
+from tests.documents import make_sample_pdf
 
 REPO = Path(__file__).resolve().parents[3]
 LIMIT = 10**6

@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader, PdfWriter
-from tests.documents import make_sample_pdf
-from tests.hostile.generator import object_stream_bomb, repeated_page_tree
 
 from pagefan.domain.split import (
     describe_content,
@@ -18,6 +16,8 @@ from pagefan.domain.split import (
 )
 from pagefan.errors import DocumentRejected
 from pagefan.formats.document import OutlineEntry
+from tests.documents import make_sample_pdf
+from tests.hostile.generator import object_stream_bomb, repeated_page_tree
 
 BIG = 10**9
 CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
@@ -379,6 +379,8 @@ def test_links_to_other_pages_do_not_drag_them_along(pdfs: Any) -> None:
     assert PdfReader(BytesIO(first)).pages[0].extract_text() == "first"
 
 
+# Page trees of 100,000 entries and more: seconds of parsing each.
+@pytest.mark.slow
 def test_a_page_tree_past_pypdfs_own_limit_is_too_many_pages() -> None:
     # 200,000 entries in 1.2 MB: pypdf stops listing at 100,000; our own walk stops at the limit.
     rejection = reject(repeated_page_tree(200_000), max_pages=5000)
@@ -389,6 +391,7 @@ def test_a_page_tree_past_pypdfs_own_limit_is_too_many_pages() -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_page_tree_past_pypdfs_own_limit_but_within_ours_is_refused_as_past_a_safety_limit() -> None:
     rejection = reject(repeated_page_tree(200_000), max_pages=BIG)
     assert rejection.code == "damaged"

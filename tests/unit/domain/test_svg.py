@@ -229,10 +229,9 @@ def test_a_space_at_either_end_of_a_run_is_kept_as_one() -> None:
 
 
 def test_runs_of_a_mixed_font_line_follow_each_other() -> None:
-    from tests.documents import make_sample_pdf
-
     from pagefan.domain.analysis import analyse_page
     from pagefan.domain.split import open_document, split_pages
+    from tests.documents import make_sample_pdf
 
     reader = open_document(make_sample_pdf(1, mixed_fonts=True), max_bytes=10**9, max_pages=10)
     [(_number, data)] = list(split_pages(reader))

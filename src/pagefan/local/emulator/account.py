@@ -133,6 +133,10 @@ class _Delivery:
     throttles: int = field(compare=False, default=0)
     faults: bool = field(compare=False, default=True)
     """Whether the fault plan may crash its attempts (S3's deliveries; not the job events')."""
+    waited_here: float = field(compare=False, default=0.0)
+    """Seconds it waited for one of this machine's environments, where AWS would have run it at
+    once: no part of its age, or this machine's speed would decide whether an event expires."""
+    waiting_since: float | None = field(compare=False, default=None)
 
 
 # Polling and deadlines sized for a laptop, where the template declares them; every other
@@ -533,7 +537,7 @@ class EmulatedAccount:
         environments = self.environments_for(delivery.function_arn)
         spec = environments.spec
         scale = self.lambda_time_scale
-        expires = delivery.received + spec.maximum_event_age_s * scale
+        expires = delivery.received + delivery.waited_here + spec.maximum_event_age_s * scale
         now = time.monotonic()
         if now >= expires:
             self._give_up(delivery, spec.arn, spec.on_failure_destination, "EventAgeExceeded", None)
@@ -542,6 +546,7 @@ class EmulatedAccount:
             acquired = environments.acquire(blocking=False)
             if not acquired and spec.reserved_concurrency is None:
                 # A local limit, not AWS's: the event waits for the next free environment.
+                delivery.waiting_since = now
                 self._waiting.setdefault(spec.logical_id, deque()).append(delivery)
                 return
         if not acquired:
@@ -586,7 +591,11 @@ class EmulatedAccount:
             waiting = self._waiting.get(logical_id)
             delivery = waiting.popleft() if waiting else None
         if delivery is not None:
-            self._schedule(delivery, time.monotonic())
+            now = time.monotonic()
+            if delivery.waiting_since is not None:
+                delivery.waited_here += now - delivery.waiting_since
+                delivery.waiting_since = None
+            self._schedule(delivery, now)
 
     def _give_up(
         self,

@@ -8,7 +8,7 @@ from pathlib import Path
 from pagefan.local.emulator.template import load_template
 from pagefan.local.emulator.template_variants import decide_conditions
 
-TEMPLATE = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
+TEMPLATE = load_template(Path(__file__).resolve().parents[4] / "template.yaml")
 OPTIONS = {
     "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-1111-4222-8333-444455556666",
     "SubnetIds": "subnet-0a1b2c3d4e5f60718",

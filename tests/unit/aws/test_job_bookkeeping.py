@@ -37,7 +37,11 @@ deliveries = st.integers(min_value=1, max_value=6).flatmap(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(schedule=deliveries)
 def test_each_page_counts_once_whatever_the_deliveries(
     store: JobStore, schedule: tuple[int, list[tuple[int, bool]]]

@@ -28,7 +28,7 @@ def _objects(count: int, size: int = 10) -> Iterator[ObjectToWrite]:
 class SlowS3:
     """Records the PUTs it receives and how many were in flight at once."""
 
-    def __init__(self, fail_key: str | None = None) -> None:
+    def __init__(self, fail_key: str | None = None, *, meet: int = 0) -> None:
         self.keys: list[str] = []
         self.in_flight = 0
         self.most_in_flight = 0
@@ -36,6 +36,11 @@ class SlowS3:
         self.most_bytes_in_flight = 0
         self._fail_key = fail_key
         self._lock = threading.Lock()
+        # With `meet`, the first `meet` PUTs wait for one another: overlapping writes are a state
+        # set up here, not a race a loaded machine could lose.
+        self._puts = 0
+        self._meet = meet
+        self._meeting = threading.Barrier(meet) if meet else None
 
     def put_object(self, *, Key: str, Body: bytes, **kwargs: Any) -> None:
         with self._lock:
@@ -43,6 +48,11 @@ class SlowS3:
             self.bytes_in_flight += len(Body)
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
             self.most_bytes_in_flight = max(self.most_bytes_in_flight, self.bytes_in_flight)
+            self._puts += 1
+            meets = self._meeting is not None and self._puts <= self._meet
+        if meets:
+            assert self._meeting is not None
+            self._meeting.wait(timeout=120)  # a guard against a hang: the others start at once
         time.sleep(0.002)
         with self._lock:
             self.in_flight -= 1
@@ -66,7 +76,7 @@ def test_every_object_is_written_with_its_type_and_metadata() -> None:
 
 
 def test_writes_in_flight_are_bounded_in_number_and_bytes() -> None:
-    s3 = SlowS3()
+    s3 = SlowS3(meet=2)
     assert write_objects(s3, "work", _objects(40), concurrency=4) == 40  # type: ignore[arg-type]
     assert sorted(s3.keys) == [f"pages/job/{n:05d}.pdf" for n in range(1, 41)]
     assert 1 < s3.most_in_flight <= 4

@@ -184,7 +184,7 @@ def test_an_execution_stopped_before_its_worker_runs_ends_aborted(monkeypatch: A
     original_logic = ExecutionWorker._execution_logic
 
     def held_back(self: Any) -> None:
-        release.wait(10)
+        release.wait(120)  # a guard against a hang: the test releases it right after the stop
         original_logic(self)
 
     monkeypatch.setattr(ExecutionWorker, "_execution_logic", held_back)
@@ -198,10 +198,10 @@ def test_an_execution_stopped_before_its_worker_runs_ends_aborted(monkeypatch: A
         # WHEN it is stopped at once THEN the stop succeeds, and the execution ends ABORTED
         sfn.stop_execution(executionArn=execution)
         release.set()
-        for _ in range(100):
-            status = sfn.describe_execution(executionArn=execution)["status"]
-            if status != "RUNNING":
-                break
+        # Ignored, the stop would let the 5 s Wait end SUCCEEDED: the verdict is the status it ends with.
+        deadline = time.monotonic() + 120  # a guard against a hang: the wait is for a state
+        while (status := sfn.describe_execution(executionArn=execution)["status"]) == "RUNNING":
+            assert time.monotonic() < deadline, "the execution never ended"
             time.sleep(0.05)
         assert status == "ABORTED"
 
@@ -235,6 +235,10 @@ with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
 """
 
 
+# A loop of Pass states past 25,000 history events in moto's engine: minutes of CPU, within the
+# loop's own 600 s guard.
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_moto_alone_lets_an_execution_run_past_25000_history_events() -> None:
     # GIVEN moto's engine without the runtime's corrections, and a state machine that loops forever
     import json

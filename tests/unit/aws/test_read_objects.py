@@ -21,20 +21,31 @@ def _keys(count: int) -> list[str]:
 
 
 class SlowS3:
-    """Answers GETs with the key as body, the later keys faster, counting how many are in flight."""
+    """Answers GETs with the key as body, the later keys faster, counting how many are in flight.
 
-    def __init__(self, fail_key: str | None = None) -> None:
+    With ``meet``, the first ``meet`` GETs wait for one another before answering: reads that
+    overlap are then a state the test sets up, not a race a loaded machine could lose (GETs made
+    one at a time never meet, and the wait's guard fails them).
+    """
+
+    def __init__(self, fail_key: str | None = None, *, meet: int = 0) -> None:
         self.started: list[str] = []
         self.in_flight = 0
         self.most_in_flight = 0
         self._fail_key = fail_key
         self._lock = threading.Lock()
+        self._meet = meet
+        self._meeting = threading.Barrier(meet) if meet else None
 
     def get_object(self, *, Key: str, **kwargs: Any) -> dict[str, Any]:
         with self._lock:
             self.started.append(Key)
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            meets = self._meeting is not None and len(self.started) <= self._meet
+        if meets:
+            assert self._meeting is not None
+            self._meeting.wait(timeout=120)  # a guard against a hang: the others start at once
         # Later keys answer sooner than earlier ones, so completion order is not key order.
         time.sleep(0.002 + 0.004 * (int(Key[-10:-5]) % 3 == 1))
         with self._lock:
@@ -61,8 +72,8 @@ def test_objects_come_back_in_key_order_with_their_bodies() -> None:
 
 
 def test_reads_ahead_are_bounded_while_the_caller_is_slow() -> None:
-    # GIVEN a store where the later keys answer first
-    s3 = SlowS3()
+    # GIVEN a store where the later keys answer first, and the first two GETs wait for each other
+    s3 = SlowS3(meet=2)
     bodies: list[str] = []
     # WHEN the caller takes its time over each object
     for yielded, item in enumerate(read_objects(s3, "work", _keys(40), concurrency=4), start=1):  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from pagefan.local.client.cost import pipeline_requests
 from pagefan.local.client.prices import Prices
 from pagefan.local.emulator.template import load_template
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import capacity  # noqa: E402  (benchmarks/ is not a package)

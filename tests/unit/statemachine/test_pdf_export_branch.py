@@ -21,7 +21,7 @@ from moto import mock_aws
 from pagefan import layout
 from pagefan.formats.payloads import PdfExportInput, PdfExportMode, pdf_part_ranges
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:pdf-exporter"
 
 
@@ -41,7 +41,9 @@ class Recorder:
     def __init__(self) -> None:
         self.payloads: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-        self.part_seconds = 0.0
+        self.parts = 0
+        self.meeting: threading.Barrier | None = None
+        """When set, the first parts wait for one another (as many as the barrier's parties)."""
         self.running = 0
         self.most_running = 0
         """The most part invocations that were running at one time."""
@@ -58,7 +60,11 @@ class Recorder:
             with self.lock:
                 self.running += 1
                 self.most_running = max(self.most_running, self.running)
-            time.sleep(self.part_seconds)
+                self.parts += 1
+                meets = self.meeting is not None and self.parts <= self.meeting.parties
+            if meets:
+                assert self.meeting is not None
+                self.meeting.wait(timeout=120)  # a guard against a hang; parts run one by one never meet
             with self.lock:
                 self.running -= 1
             result = {"pdf_part": layout.pdf_part_key("j", *task.page_range)}
@@ -99,14 +105,18 @@ def run(branch: dict[str, Any], pages_total: int) -> dict[str, Any]:
         "format_version": 1,
     }
     execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"job": job}))["executionArn"]
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a guard against a hang: the wait is for a state
     while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
         assert time.monotonic() < deadline, "the branch did not finish"
         time.sleep(0.05)
     return dict(described)
 
 
-@pytest.mark.parametrize(("pages_total", "pages_per_part"), [(7, 3), (6, 3), (1, 50), (1000, 1)])
+@pytest.mark.parametrize(
+    ("pages_total", "pages_per_part"),
+    # The Map at its 1,000 parts: 1,000 iterations of moto's engine, several seconds of CPU.
+    [(7, 3), (6, 3), (1, 50), pytest.param(1000, 1, marks=pytest.mark.slow)],
+)
 def test_one_part_invocation_per_range_then_one_merge(
     engine: Recorder, pages_total: int, pages_per_part: int
 ) -> None:
@@ -121,8 +131,9 @@ def test_one_part_invocation_per_range_then_one_merge(
 
 
 def test_parts_run_concurrently(engine: Recorder) -> None:
-    # 5 parts that each take a while: the Map starts the next before the first has returned.
-    engine.part_seconds = 0.5
+    # 5 parts, the first two of which return only once both are running: a Map that ran its
+    # iterations one at a time would never get past the first (its wait's guard would fail it).
+    engine.meeting = threading.Barrier(2)
     execution = run(pdf_branch(2), 10)
     assert execution["status"] == "SUCCEEDED"
     assert engine.most_running >= 2

@@ -11,7 +11,7 @@ import pytest
 
 from pagefan.local.emulator.template import translate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 FUNCTIONS = ("Splitter", "PageWorker", "Combiner", "SvgExporter", "PdfExporter")
 
 

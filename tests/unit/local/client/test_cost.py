@@ -21,7 +21,7 @@ from pagefan.local.client.prices import PRICE_KEYS, Prices, default_prices_path
 from pagefan.local.client.reports import InvocationReport, parse_report, request_ids_of_job
 from pagefan.local.client.transitions import execution_counts, polls_for, state_transitions, template_inputs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 ASL = json.loads((ROOT / "statemachine" / "document_job.asl.json").read_text())
 
 UNIT = Prices(as_of="2000-01-01", region="test", unit_usd=dict.fromkeys(PRICE_KEYS, 1.0))
