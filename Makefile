@@ -64,7 +64,7 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed $(VENV_3_13)/bin/.installed renderers
 	$(BIN)/pytest
 	@# The fast tier again with the runtime itself on the functions' Python (the Runtime's, 3.13).
-	$(VENV_3_13)/bin/pytest -m "not slow"
+	$(VENV_3_13)/bin/pytest -m "not slow" -n 2
 
 # Measures and writes benchmarks/results.json and benchmarks/RESULTS.md (7 to 9 min on 2 cores), then the
 # graphics figures into benchmarks/GRAPHICS.md (about 4 min); not a test.

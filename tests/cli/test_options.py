@@ -394,6 +394,7 @@ def test_status_exit_code_says_how_the_job_stands(
     assert job_status in result.stdout
 
 
+@pytest.mark.slow  # starts an emulated account up to its port check
 def test_serve_on_a_port_in_use_is_a_usage_error() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -43,6 +43,7 @@ deliveries = st.integers(min_value=1, max_value=6).flatmap(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(schedule=deliveries)
+@pytest.mark.slow  # 64 concurrent recorders against the emulated limits
 def test_each_page_counts_once_whatever_the_deliveries(
     store: JobStore, schedule: tuple[int, list[tuple[int, bool]]]
 ) -> None:

@@ -59,6 +59,7 @@ def _put(item: dict[str, Any]) -> dict[str, Any]:
     return {"Put": {"TableName": TABLE, "Item": item}}
 
 
+@pytest.mark.slow  # waits out a second of partition throughput
 def test_a_partition_takes_its_write_units_a_second_then_refuses(emulation: DynamoDbEmulation) -> None:
     client = _client()
     for page in range(10):

@@ -29,6 +29,9 @@ from moto import mock_aws
 
 from tests.jobs_table import create_jobs_table
 
+# Upgrade guards, in a fresh interpreter without the corrections (about 10 s): they watch moto, not pagefan.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[4]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -89,6 +89,7 @@ print(json.dumps({"refused": refused, "before": before, "after": sorted(moto_tar
 """
 
 
+@pytest.mark.slow  # a fresh interpreter per case
 def test_the_runtime_replaces_every_target_and_nothing_while_one_is_gone() -> None:
     done = subprocess.run(
         [sys.executable, "-c", _INSTALL], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
