@@ -18,7 +18,9 @@ emulated account refuse what DynamoDB refuses (figures from DynamoDB's documenta
 Writes stay isolated as DynamoDB's are: moto is not thread-safe, so every write runs under one
 lock; a transaction checks and marks its items under that lock, waits out its window without it,
 then commits under it. Conditions are evaluated at commit, which is exact because nothing else can
-write a held item in between.
+write a held item in between. Reads run under the same lock: moto applies an ``UpdateItem``'s
+actions to the stored item one by one, so a read beside it could see ``SET a = :x, b = :y``
+half done (``a`` new, ``b`` old), which DynamoDB never shows.
 
 Each refusal is counted in the account's :class:`~pagefan.local.emulator.contention.Contention`, under the
 partition key's value (the jobs table's partition key is the job id). moto's write methods are
@@ -235,7 +237,25 @@ def install() -> None:
                     emulation.release(transaction)
 
     replace(DynamoDBBackend, "transact_write_items", transact_write_items)
+    _isolate_reads()
     _installed = True
+
+
+_READS = ("get_item", "batch_get_item", "query", "scan", "transact_get_items")
+"""The read actions, wrapped where moto also turns the items into the response."""
+
+
+def _isolate_reads() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    for name in _READS:
+        original = getattr(DynamoHandler, name)
+
+        def read(self: Any, *args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
+            with _LOCK:
+                return _original(self, *args, **kwargs)
+
+        replace(DynamoHandler, name, functools.wraps(original)(read))
 
 
 def _run_inside_transaction(original: Callable[..., None], backend: Any, items: list[dict[str, Any]]) -> None:

@@ -147,6 +147,67 @@ def test_a_transaction_on_a_held_item_is_cancelled_with_a_conflict(emulation: Dy
     assert emulation.held_items() == 0
 
 
+@pytest.mark.parametrize("read", ["get_item", "query"])
+def test_a_read_sees_an_update_whole_or_not_at_all(
+    emulation: DynamoDbEmulation, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    from moto.dynamodb.parsing.executors import SetExecutor
+
+    client = _client()
+    client.put_item(TableName=TABLE, Item=_item("job", "JOB", status={"S": "RUNNING"}))
+    # GIVEN an update of two attributes that stops after its first action is applied
+    halfway, release = threading.Event(), threading.Event()
+    original = SetExecutor.execute
+
+    def set_then_pause(self: Any, item: Any) -> None:
+        original(self, item)
+        if not halfway.is_set():
+            halfway.set()
+            release.wait(timeout=120)  # a guard against a hang: the test releases it
+
+    monkeypatch.setattr(SetExecutor, "execute", set_then_pause)
+    writer = threading.Thread(
+        target=client.update_item,
+        kwargs={
+            "TableName": TABLE,
+            "Key": _item("job", "JOB"),
+            "UpdateExpression": "SET #status = :failed, #error = :error",
+            "ExpressionAttributeNames": {"#status": "status", "#error": "error"},
+            "ExpressionAttributeValues": {":failed": {"S": "FAILED"}, ":error": {"S": "why"}},
+        },
+    )
+    writer.start()
+    assert halfway.wait(timeout=120)
+    # WHEN another client reads the item meanwhile
+    seen: list[dict[str, Any]] = []
+
+    def reader() -> None:
+        if read == "get_item":
+            seen.append(
+                client.get_item(TableName=TABLE, Key=_item("job", "JOB"), ConsistentRead=True)["Item"]
+            )
+        else:
+            seen.extend(
+                client.query(
+                    TableName=TABLE,
+                    KeyConditionExpression="job_id = :job",
+                    ExpressionAttributeValues={":job": {"S": "job"}},
+                    ConsistentRead=True,
+                )["Items"]
+            )
+
+    reading = threading.Thread(target=reader)
+    reading.start()
+    # A read that is let through returns at once; one held waits for the update. Either way the
+    # update then ends, and the read's verdict is the same however long this second takes.
+    reading.join(timeout=1.0)
+    release.set()
+    writer.join()
+    reading.join()
+    # THEN it saw the update whole (it waited for it), never the status without the error
+    assert [(item["status"]["S"], item.get("error", {}).get("S")) for item in seen] == [("FAILED", "why")]
+
+
 def test_with_the_emulation_off_writes_are_only_isolated(emulation: DynamoDbEmulation) -> None:
     dynamodb_limits.detach()
     client = _client()
