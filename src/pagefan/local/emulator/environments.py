@@ -128,6 +128,11 @@ class _Environment:
         self, spec: FunctionSpec, env: dict[str, str], log_path: Path, interpreter: Interpreter
     ) -> None:
         self.parent, child = multiprocessing.Pipe()
+        # The pipe is used by the invoking thread and closed by whichever thread stops the
+        # environment (a timeout, a crash, the account's shutdown): one at a time, closed once, so
+        # that no thread reads, or closes again, a descriptor number the process has reused.
+        self._channel = threading.Lock()
+        self._channel_closed = False
         self.log_path = log_path
         self.log_offset = 0
         self.shipped = ""
@@ -191,9 +196,25 @@ class _Environment:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=2)
         # Only now: closing the pipe under a thread blocked in poll() would not wake it, while the
-        # process's death does (EOF).
-        with contextlib.suppress(OSError):
-            self.parent.close()
+        # process's death does (EOF), and that thread lets go of the channel.
+        with self._channel:
+            if not self._channel_closed:
+                self._channel_closed = True
+                with contextlib.suppress(OSError):
+                    self.parent.close()
+
+    def exchange(self, message: Any, timeout: float) -> Any | None:
+        """Send one invocation and wait up to ``timeout`` for its answer: None when none came.
+
+        EOFError (or OSError) when the process died or the environment was stopped.
+        """
+        with self._channel:
+            if self._channel_closed:
+                raise EOFError("the environment was stopped")
+            self.parent.send(message)
+            if not self.parent.poll(timeout):
+                return None
+            return self.parent.recv()
 
     def signal_stop(self) -> None:
         """Ask the process to end, without waiting for it."""
@@ -338,16 +359,15 @@ class FunctionEnvironments:
             request_id = str(uuid.uuid4())
             started = time.perf_counter()
             try:
-                environment.parent.send((event, crash_point, request_id))
-                if not environment.parent.poll(self.spec.timeout_s + 5):  # + cold start allowance
+                # + a cold start's allowance
+                answer = environment.exchange((event, crash_point, request_id), self.spec.timeout_s + 5)
+                if answer is None:
                     self._discard(environment)
                     result = self._failure(
                         "Sandbox.Timedout", f"Task timed out after {self.spec.timeout_s:.2f} seconds"
                     )
                 else:
-                    ok, payload, error_type, message, duration_ms, rss, cold, init_ms = (
-                        environment.parent.recv()
-                    )
+                    ok, payload, error_type, message, duration_ms, rss, cold, init_ms = answer
                     result = InvocationResult(
                         self.spec.logical_id,
                         ok,
