@@ -21,6 +21,7 @@ from pagefan.local.cli.options import (
     SamStyleCommand,
     checked_parameters,
     default_template,
+    exit_interrupted,
     read_config,
     show_runtime_logs,
 )
@@ -140,8 +141,7 @@ def invoke(
         click.echo(f"Error: {failure}", err=True)
         sys.exit(EXIT_FAILED_JOB)
     except KeyboardInterrupt:
-        click.echo("Interrupted: emulated services stopped.", err=True)
-        sys.exit(130)
+        exit_interrupted()
     lines = invocation.log_lines if show_traceback else local_invoke.without_tracebacks(invocation.log_lines)
     for line in [*lines, *invocation.aftermath]:
         click.echo(line, err=True)

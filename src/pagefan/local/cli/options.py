@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 
 import click
 
@@ -21,6 +21,8 @@ from pagefan.local.sam_conventions import (
 EXIT_OK, EXIT_FAILED_JOB, EXIT_USAGE = 0, 1, 2
 EXIT_JOB_RUNNING = 3
 """`pagefan status`: the job has not ended yet (SPLITTING or RUNNING)."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C, as a shell reports it (128 + SIGINT)."""
 DEFAULT_STACK_NAME = "pagefan"
 """The deployed stack the stack commands reach when neither --stack-name nor samconfig.toml names one."""
 LOCAL_STACK_NAME = "pagefan-local"
@@ -37,6 +39,20 @@ def default_template() -> Path:
         return project.default_template()
     except project.ProjectFilesMissing as missing:
         raise click.UsageError(str(missing)) from None
+
+
+def exit_interrupted() -> NoReturn:
+    """Say that Ctrl-C stopped the run, and end the process at once.
+
+    Called once the emulated account has stopped (every environment, the services, the scratch
+    directory). What is left are threads finishing calls against services that are gone, and
+    objects the interpreter would finalise one by one: neither can change anything any more, but
+    either could print after this line, which must be the last a person sees.
+    """
+    click.echo("Interrupted: emulated services stopped.", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
 
 
 class OneLineUsageError(click.UsageError):

@@ -29,6 +29,7 @@ from pagefan.local.cli.options import (
     SamStyleCommand,
     checked_parameters,
     default_template,
+    exit_interrupted,
     pdf_files,
     price_job,
     read_config,
@@ -164,8 +165,7 @@ def run(
                 parameters,
             )
     except KeyboardInterrupt:
-        click.echo("Interrupted: emulated services stopped.", err=True)
-        sys.exit(130)
+        exit_interrupted()
     except DownloadFailed as failure:
         # The job itself may have completed: say which output could not be fetched, and why.
         click.echo(f"Error: {failure}", err=True)
