@@ -314,7 +314,9 @@ def test_pagefan_logs_merges_a_failed_jobs_lines_from_every_function(operated: O
     lines = text.stdout.splitlines()
     sources = {line.split()[1] for line in lines}
     assert sources == {"Splitter", "PageWorker", "JobMetrics", STATE_MACHINE}
-    [failure] = [line for line in lines if "page failed" in line]
+    failures = [line for line in lines if "page failed" in line]
+    assert len(failures) == 1, "\n".join(lines)
+    [failure] = failures
     assert failure.split()[1:4] == ["PageWorker", "p4", "WARNING"] and "content_too_large" in failure
     assert {line.split()[2] for line in lines if line.split()[1] == "PageWorker"} == {"p1", "p2", "p3", "p4"}
     assert any("REPORT RequestId" in line and line.split()[2] == "p4" for line in lines)

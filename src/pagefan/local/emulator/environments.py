@@ -358,6 +358,7 @@ class FunctionEnvironments:
                 return self._failure("Runtime.Unavailable", "the local runtime is shutting down")
             request_id = str(uuid.uuid4())
             started = time.perf_counter()
+            reused = False
             try:
                 # + a cold start's allowance
                 answer = environment.exchange((event, crash_point, request_id), self.spec.timeout_s + 5)
@@ -395,14 +396,19 @@ class FunctionEnvironments:
                             init_ms,
                         )
                     else:
-                        # Shipped before the environment is free: its next invocation appends lines.
+                        # Shipped before the environment is free: its next invocation appends lines,
+                        # and ships them itself.
                         self._ship_logs(environment, request_id, started)
+                        reused = True
                         with self._lock:
                             self._idle.append(environment)
             except (EOFError, OSError, BrokenPipeError):
                 self._discard(environment)
                 result = self._failure("Runtime.ExitError", "Runtime exited without providing a reason")
-            if environment not in self._idle:
+            # An environment discarded above (timeout, crash, memory) is this thread's alone: its
+            # lines are shipped now. One freed for reuse must not be read again here: another
+            # invocation may be running in it, reading the same log.
+            if not reused:
                 self._ship_logs(environment, request_id, started)
         finally:
             self.release()
