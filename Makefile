@@ -61,8 +61,10 @@ demo: $(BIN)/.installed
 	$(BIN)/pagefan run samples/sample.pdf --out pagefan-out
 	@echo "Gallery: file://$(CURDIR)/pagefan-out/sample/index.html"
 
+# Both cores, a test file per worker (module fixtures boot their emulated account once): about 10 minutes
+# here against 20 on one core. Each worker is its own process, with its own moto backends and ports.
 test: $(BIN)/.installed $(VENV_3_13)/bin/.installed renderers
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 	@# The fast tier again with the runtime itself on the functions' Python (the Runtime's, 3.13).
 	$(VENV_3_13)/bin/pytest -m "not slow" -n 2
 
