@@ -2,7 +2,8 @@
 
 PDF 32000-1, 8.10.1: a form's coordinates are mapped by its /Matrix, then by the CTM in force where
 ``Do`` draws it. The expected positions are worked out by hand in each test; poppler (pdftotext
--bbox) puts the words at the same places, but for a /Matrix of other than six entries.
+-bbox) puts the words at the same places, but for a /Matrix of other than six entries
+(tests/visual/test_form_text.py checks a fixture against it).
 """
 
 from __future__ import annotations
