@@ -5,7 +5,8 @@ so nothing is downloaded and every byte is known. Together they cover what issue
 JPEG photo, a PNG-style image with an alpha mask, CMYK and grey images, an inline image, a table
 with rules and fills, a vector diagram with curves, dashes and clipping, a rotated page, a reused
 form XObject, coloured and styled text, an OCR-style invisible text layer over a scan,
-annotations with appearance streams, and smooth shadings.
+annotations with appearance streams, and smooth shadings; and forms placed by their /Matrix, one
+inside another.
 """
 
 from __future__ import annotations
@@ -238,6 +239,31 @@ def reused_form() -> bytes:
     )
 
 
+def form_matrix() -> bytes:
+    """A form scaled and moved by its /Matrix, holding a form with a /Matrix of its own, drawn twice.
+
+    The outer form (a blue label) doubles its space; the inner one (an orange tag) scales its own
+    by 1.5. The outer form is drawn at full size, then at three quarters of it.
+    """
+    first = _FIRST_EXTRA
+    outer = stream(
+        b"0.2 0.3 0.8 rg 0 0 90 36 re f 1 1 1 rg BT /F2 8 Tf 5 24 Td (Scaled) Tj ET\n"
+        b"q 1 0 0 1 20 2 cm /In Do Q\n",
+        b"/Type /XObject /Subtype /Form /BBox [0 0 90 36] /Matrix [2 0 0 2 10 5] "
+        b"/Resources << /Font << /F2 6 0 R >> /XObject << /In %d 0 R >> >>" % (first + 1),
+    )
+    inner = stream(
+        b"0.9 0.6 0.1 rg 0 0 40 12 re f 0 0 0 rg BT /F1 8 Tf 3 3 Td (inner) Tj ET\n",
+        b"/Type /XObject /Subtype /Form /BBox [0 0 40 12] /Matrix [1.5 0 0 1.5 5 0] "
+        b"/Resources << /Font << /F1 5 0 R >> >>",
+    )
+    content = (
+        _text(30, 270, b"One form, scaled by its own matrix, drawn twice.")
+        + b"q 1 0 0 1 20 180 cm /Fm1 Do Q\nq 0.75 0 0 0.75 230 40 cm /Fm1 Do Q\n"
+    )
+    return _page_pdf(content, xobjects={"Fm1": first}, extra=[outer, inner])
+
+
 def styled_text() -> bytes:
     """Text in colours, weights, italics and a monospaced font, with a font change mid-line."""
     content = (
@@ -319,6 +345,7 @@ FIXTURES: dict[str, Callable[[], bytes]] = {
     "vector-diagram": vector_diagram,
     "rotated-page": rotated_page,
     "reused-form": reused_form,
+    "form-matrix": form_matrix,
     "styled-text": styled_text,
     "ocr-layer": ocr_layer,
     "annotations": annotations,

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Copies libcairo and every library it loads, except glibc's own (the Lambda runtime has those), to OUT/lib,
-# and the fonts with their fontconfig configuration to OUT/fonts. Runs inside the Amazon Linux 2023 build stage.
+# and the fonts with their fontconfig configuration to OUT/fonts (collect-fonts.sh). Runs inside the Amazon Linux
+# 2023 build stage.
 set -eu
 out=${1:?usage: collect.sh OUT}
+here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out/lib" "$out/fonts"
 
 cairo=/usr/lib64/libcairo.so.2
@@ -20,10 +22,7 @@ cp -L "$cairo" "$out/lib/"
     esac
 done
 
-find /usr/share/fonts \( -name 'DejaVu*.ttf' -o -name 'Liberation*.ttf' -o -name 'NotoSansArabic-*.ttf' \
-    -o -name 'NotoSansHebrew-*.ttf' -o -name 'NotoSansCJK-*.ttc' \) -exec cp {} "$out/fonts/" \;
-[ -n "$(ls "$out/fonts"/*.ttf 2>/dev/null)" ] || { echo "no fonts found" >&2; exit 1; }
-cp /build/fonts.conf "$out/fonts/fonts.conf"
+sh "$here/collect-fonts.sh" /usr/share/fonts "$out/fonts"
 
 echo "libraries:"; ls -l "$out/lib"
 echo "fonts:"; ls "$out/fonts"

@@ -228,7 +228,7 @@ def _analyse(
     for form in decoded_forms:
         add_stand_in_fonts(form, [form])
 
-    collector = RunCollector(origin_x=left, origin_y=bottom)
+    collector = RunCollector(origin_x=left, origin_y=bottom, resources=page.get("/Resources"))
     try:
         text = page.extract_text(
             visitor_text=collector,

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pypdf.generic import DictionaryObject, IndirectObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from pagefan.domain.matrices import IDENTITY, Matrix, multiply
-from pagefan.domain.parsing import PARSE_ERRORS
+from pagefan.domain.parsing import PARSE_ERRORS, resolve
 from pagefan.formats.page_result import TextRun
 
 MAX_FONT_NAME_CHARS = 128
@@ -119,6 +119,44 @@ def _text_width_function(font: Any) -> Callable[[str], float]:
     return lambda text: len(text) * _FALLBACK_GLYPH_WIDTH
 
 
+def form_matrix(xobject: Any) -> Matrix:
+    """A form XObject's /Matrix, which maps the form's space into the space it is drawn in.
+
+    Read as pdfium reads it (the page's graphics come from pdfium, and the form's text must stay
+    with them): six entries, any that is not a number counting as 0; a missing /Matrix, or one of
+    another length, is the identity. (Poppler takes the first six of a longer one and 0 for
+    missing ones.)
+
+    Args:
+        xobject: The XObject a ``Do`` names (may be None or garbage).
+
+    Returns:
+        The matrix, ``IDENTITY`` when there is none to read.
+
+    """
+    try:
+        if not isinstance(xobject, DictionaryObject):
+            return IDENTITY
+        entries = resolve(xobject.get("/Matrix"))
+        if not isinstance(entries, ArrayObject) or len(entries) != 6:
+            return IDENTITY
+        values = [resolve(entry) for entry in entries]
+    except PARSE_ERRORS:
+        return IDENTITY
+    numbers = tuple(float(value) if isinstance(value, (int, float)) else 0.0 for value in values)
+    if not all(math.isfinite(number) for number in numbers):
+        return IDENTITY
+    return numbers[0], numbers[1], numbers[2], numbers[3], numbers[4], numbers[5]
+
+
+@dataclass(frozen=True)
+class _Form:
+    """A form being drawn: the matrix from its space to the page's, and the resources its names use."""
+
+    base: Matrix
+    resources: Any
+
+
 @dataclass(frozen=True)
 class _Pen:
     """Where the text of the current line stopped, as pypdf's callbacks let us follow it.
@@ -195,10 +233,16 @@ class RunCollector:
     one ended, measured with the font's glyph widths (character and word spacing and
     horizontal scaling are not reported by pypdf, so they are left out). A run explicitly
     placed further along the line keeps its own position.
+
+    pypdf extracts a form's text with a fresh graphics state and without the form's /Matrix, so
+    the collector places it: a form's space maps to the page by its /Matrix, then the CTM at its
+    ``Do``, then whatever maps the space that ``Do`` is in (PDF 32000-1, 8.10.1).
     """
 
     origin_x: float
     origin_y: float
+    # The page's /Resources, where the XObjects that the page's content draws are named.
+    resources: Any = None
     runs: list[TextRun] = field(default_factory=list)
     _pen: _Pen | None = None
     _widths: dict[int, Callable[[str], float]] = field(default_factory=dict)
@@ -210,21 +254,23 @@ class RunCollector:
     # Text-showing operators seen so far, and their count when the pending run's text began.
     _shows: int = 0
     _shown_at: int = 0
-    # pypdf extracts a form's text with a fresh graphics state: the matrix in force where each
-    # enclosing form was drawn (Do), to place the form's runs on the page.
-    _form_bases: list[Matrix] = field(default_factory=list)
+    # The forms being drawn, innermost last.
+    _forms: list[_Form] = field(default_factory=list)
+    # The form a Do is about to draw. It takes effect with the form's first operator: pypdf
+    # reports the text pending at the Do (shown before it in the same text object) after the
+    # Do's visitor_operand_before, and that text is placed as its own stream is.
+    _entering: _Form | None = None
 
     def operator(self, operator: Any, operands: Any, cm: Any, tm: Any) -> None:
         """Follow the colour and render mode text is drawn with (pypdf's visitor_operand_before)."""
+        if self._entering is not None:
+            self._forms.append(self._entering)
+            self._entering = None
         state = self._state
         if operator == b"Do":
             # A form is drawn inside an implicit q/Q (an image's Do is undone the same way).
             self._saved.append(_TextState(state.fill, state.stroke, state.mode))
-            try:
-                base = multiply(cm if cm is not None else IDENTITY, self._base())
-            except (TypeError, ValueError, IndexError):
-                base = self._base()
-            self._form_bases.append(base)
+            self._entering = self._form_drawn(operands, cm)
         elif operator in _SHOW_OPERATORS:
             if self._shown is None:
                 self._shown = _TextState(state.fill, state.stroke, state.mode)
@@ -254,14 +300,32 @@ class RunCollector:
     def after(self, operator: Any, operands: Any, cm: Any, tm: Any) -> None:
         """Leave a form (pypdf's visitor_operand_after; see :meth:`operator`)."""
         if operator == b"Do":
-            if self._form_bases:
-                self._form_bases.pop()
+            if self._entering is not None:
+                # An image, or a form pypdf read nothing from (none of its operators reported).
+                self._entering = None
+            elif self._forms:
+                self._forms.pop()
             if self._saved:
                 self._state = self._saved.pop()
             self._pen = None
 
     def _base(self) -> Matrix:
-        return self._form_bases[-1] if self._form_bases else IDENTITY
+        return self._forms[-1].base if self._forms else IDENTITY
+
+    def _form_drawn(self, operands: Any, cm: Any) -> _Form:
+        """The form a ``Do`` draws: its XObject looked up by name as pypdf looks it up."""
+        resources = self._forms[-1].resources if self._forms else self.resources
+        try:
+            xobjects = resolve(resolve(resources).get("/XObject"))
+            xobject = resolve(xobjects.get(operands[0]))
+            inner = resolve(xobject.get("/Resources"))
+        except PARSE_ERRORS:
+            xobject, inner = None, None
+        try:
+            base = multiply(multiply(form_matrix(xobject), cm if cm is not None else IDENTITY), self._base())
+        except (TypeError, ValueError, IndexError):
+            base = self._base()
+        return _Form(base, inner)
 
     def _width(self, font: Any, text: str) -> float:
         measure = self._widths.get(id(font))
