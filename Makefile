@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: demo test lint build bench tools clean renderers
+.PHONY: demo test lint build bench bench-large tools clean renderers
 
 # Debian packages the tests need: poppler (pdftoppm, pdftocairo and pdftotext read the sources and the
 # rebuilt PDFs), librsvg (rsvg-convert renders the SVGs), the Liberation fonts (Helvetica, Times and
@@ -73,6 +73,12 @@ test: $(BIN)/.installed $(VENV_3_13)/bin/.installed renderers
 bench: $(BIN)/.installed renderers
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/engine.py > benchmarks/GRAPHICS.md
+	$(BIN)/python benchmarks/large_document.py
+
+# One document of 10,000 pages end to end (`pagefan run`, MaxPages raised): benchmarks/LARGE.md. The last step
+# of `make bench`, alone here.
+bench-large: $(BIN)/.installed
+	$(BIN)/python benchmarks/large_document.py
 
 lint: $(BIN)/.installed tools
 	$(BIN)/ruff check src tests benchmarks

@@ -249,6 +249,7 @@ def _run_locally(
                 "errors": env.stats.errors,
                 "cold_starts": env.stats.cold_starts,
                 "total_ms": round(env.stats.total_ms, 1),
+                "max_ms": round(max(env.stats.durations_ms, default=0.0), 1),
                 "init_ms": round(env.stats.init_ms, 1),
                 "max_rss_mb": round(env.stats.max_rss_mb, 1),
                 "memory_size_mb": env.spec.memory_mb,
