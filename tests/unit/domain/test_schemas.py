@@ -379,3 +379,14 @@ def test_importing_the_schemas_does_not_import_jsonschema() -> None:
         "assert 'jsonschema' not in sys.modules, 'jsonschema imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_page_result_schema_names_exactly_the_omission_codes_a_reader_accepts() -> None:
+    from pagefan.formats.page_result import OmissionCode
+
+    schema = load_schema("page-result", 2)
+    assert schema["$defs"]["omission_code"]["enum"] == [code.value for code in OmissionCode]
+    # A code outside the set fails validation, as the reader refuses it.
+    validator = Draft202012Validator({**schema["$defs"]["omission_code"], "$defs": schema["$defs"]})
+    assert not validator.is_valid("pixels_too_many")
+    assert all(validator.is_valid(code.value) for code in OmissionCode)
