@@ -10,13 +10,16 @@ from collections import Counter
 from io import BytesIO
 from pathlib import Path
 
+import numpy as np
+import pytest
 from pypdf import PdfReader
 
 from pagefan.domain.analysis import read_page
 from pagefan.domain.pdf_render import svg_to_pdf
 from pagefan.domain.svg import render_page_svg
+from pagefan.formats.page_result import PageResult, TextRun
 from tests.hostile.generator import CJK, RTL, unicode_page
-from tests.visual.scoring import require_poppler
+from tests.visual.scoring import render_pdf, require_poppler
 
 # Unicode's directional embedding marks, which pdftotext puts around right-to-left lines.
 _MARKS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u200e\u200f"))
@@ -102,3 +105,30 @@ BRACKETED = ("(שלום) עולם", "(السلام) عليكم")
 def test_brackets_in_right_to_left_lines_read_back_in_logical_order() -> None:
     require_poppler()
     assert _lines(_rebuilt(*BRACKETED)) == list(BRACKETED)
+
+
+@pytest.mark.parametrize("word", ["(שלום)", "(السلام)"])
+def test_brackets_in_right_to_left_lines_are_drawn_mirrored(word: str) -> None:
+    require_poppler()
+    # GIVEN a right-to-left word in brackets: its logical "(" is at its right end, where it must
+    # look like ")", and the logical ")" at its left end must look like "("
+    # (a page model of its own: read from a source, a lone bracketed word comes in two runs)
+    page = PageResult("j", 1, 200, 100, 0, word, [word], [TextRun(word, 20, 50, 14, "Helvetica")], 0)
+    image = render_pdf(svg_to_pdf(render_page_svg(page, title="t", max_elements=10)), dpi=200)
+    ink = image < 128
+    columns = np.flatnonzero(ink.any(axis=0))
+    gaps = np.flatnonzero(np.diff(columns) > 1)
+    left = ink[:, columns[0] : columns[gaps[0]] + 1]
+    right = ink[:, columns[gaps[-1] + 1] : columns[-1] + 1]
+    # THEN the leftmost glyph bulges to the left in its middle, as "(" does ("(" mirrored as ")"
+    # would bulge right, and the empty box of a font without brackets bulges neither way), and
+    # the rightmost glyph bulges to the right
+    assert _bulge(left) < -1
+    assert _bulge(right[:, ::-1]) < -1
+
+
+def _bulge(glyph: np.ndarray) -> int:
+    """How far left of its top row's ink a glyph's ink reaches in its middle row (negative: further left)."""
+    rows = np.flatnonzero(glyph.any(axis=1))
+    top, middle = rows[0], (rows[0] + rows[-1]) // 2
+    return int(np.flatnonzero(glyph[middle])[0] - np.flatnonzero(glyph[top])[0])
