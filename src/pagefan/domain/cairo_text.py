@@ -166,18 +166,14 @@ class DrawnText(cairocffi.Context):  # type: ignore[misc]
 def pdf_surface(stand_ins: Mapping[str, Cluster]) -> type[Any]:
     """The PDF surface of cairosvg, drawing with a :class:`DrawnText` context that knows ``stand_ins``.
 
-    cairosvg creates the context once, in the surface's constructor (``self.context = ...``); the
-    property below puts a :class:`DrawnText` on the same cairo surface in its place.
+    cairosvg creates the context once, in the surface's constructor (``self.context = ...``); a
+    :class:`DrawnText` on the same cairo surface takes its place.
     """
 
     class PdfSurface(cairosvg.surface.PDFSurface):  # type: ignore[misc]
-        @property
-        def context(self) -> DrawnText:
-            drawn: DrawnText = self.__dict__["_drawn_text"]
-            return drawn
-
-        @context.setter
-        def context(self, context: Any) -> None:
-            self.__dict__["_drawn_text"] = DrawnText(context.get_target(), stand_ins)
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name == "context" and not isinstance(value, DrawnText):
+                value = DrawnText(value.get_target(), stand_ins)
+            super().__setattr__(name, value)
 
     return PdfSurface
