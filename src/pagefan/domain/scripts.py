@@ -64,8 +64,8 @@ class Cluster(NamedTuple):
 
     The text is in logical order, except for a glyph that stands for several characters (a lam-alef)
     in a right-to-left run: poppler (pdftotext) spreads a glyph's text over the glyph left to right
-    and then reverses the run, so that text is given in visual order. pdfium and PDFBox reverse such
-    a text themselves and read it the other way round: the PDF readers disagree here.
+    and then reverses the run, so that text is given in visual order. pdfium reverses such a text
+    itself and reads it the other way round: the PDF readers disagree here.
     """
 
     drawn: str
