@@ -483,7 +483,8 @@ def _form_drawn_over_and_over(text_bytes: int, draws: int) -> bytes:
     )
 
 
-RTL = ("שלום עולם", "مرحبا بالعالم")
+# The Arabic lines join their letters, and the second has a lam-alef ligature (in السلام).
+RTL = ("שלום עולם", "مرحبا بالعالم", "السلام عليكم")
 CJK = ("日本語のテキスト", "中文文本", "한국어 텍스트")
 MARKUP = ("a < b & c > d", "]]> <![CDATA[ x ]]>", '<script>alert("x")</script>', "&amp; &lt; &#0; &bogus;")
 # Characters XML 1.0 forbids (C0 controls, U+FFFE, U+FFFF, a lone surrogate), and a few it

@@ -14,7 +14,8 @@ The domain imports :mod:`pagefan.formats` and :mod:`pagefan.errors`, never ``pag
 - ``graphics`` (PageWorker): paths, images, clipping and forms, read with pdfium.
 - ``combine`` (Combiner): document.json and document.txt.
 - ``svg`` (both exporters): one page as SVG; ``scripts`` the fonts and order of its scripts.
-- ``pdf_render`` (PdfExporter, a part): SVG to PDF with cairo, imported lazily.
+- ``pdf_render`` (PdfExporter, a part): SVG to PDF with cairo, imported lazily; ``cairo_text`` the
+  glyphs cairo draws for a run's text (imported once cairo has loaded).
 - ``pdf_merge`` (PdfExporter, the merge): the parts into one PDF, pypdf only.
 - ``parsing`` and ``matrices``: what they share about pypdf (errors, objects) and PDF matrices.
 """

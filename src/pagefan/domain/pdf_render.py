@@ -1,7 +1,8 @@
 """Turn page SVGs into PDF pages with cairo: the rendering half of the PdfExporter.
 
-cairosvg (and through it the native cairo library) is imported inside :func:`svg_to_pdf` only:
-the SvgExporter shares the code around it and has neither the memory nor the cairo layer. The
+cairosvg (and through it the native cairo library) and :mod:`pagefan.domain.cairo_text` are
+imported inside the functions that draw or measure only: the SvgExporter shares the code around
+them and has neither the memory nor the cairo layer. The
 pages rendered here are joined by :mod:`pagefan.domain.pdf_merge` (pypdf only).
 """
 
@@ -27,7 +28,7 @@ from pypdf.generic import (
 )
 
 from pagefan.domain.pdf_merge import merge_pdf
-from pagefan.domain.scripts import visual_order
+from pagefan.domain.scripts import Cluster, visual_clusters
 from pagefan.errors import PageNotRendered, RendererUnavailable
 
 # SVG lengths in pt become PDF points one to one at 72 dpi (cairosvg's default is 96).
@@ -52,14 +53,17 @@ _MIN_FIT_SCALE = 0.5
 # A narrowed run ends this many ems before the next one starts: text extractors estimate a
 # glyph's width from the embedded subset font, and the margin keeps their word gap.
 _FIT_MARGIN = 0.3
+# Supplementary Private Use Area-A: where visual_runs takes its stand-ins from.
+_PRIVATE_USE = re.compile("[\U000f0000-\U000ffffd]")
 
 
 def svg_to_pdf(svg: str, *, rotation: int | None = None) -> bytes:
     """Convert one page's SVG (as :func:`pagefan.domain.svg.render_page_svg` draws it) to a PDF.
 
     Runs that a wider substitute font would push into their neighbours are narrowed first
-    (see :func:`fit_runs`). The SVG shows the page as displayed. For a page whose source had
-    /Rotate, the PDF page gets
+    (see :func:`fit_runs`); right-to-left runs are reordered, Arabic letters joined and brackets
+    mirrored, which cairo does not do (see :func:`visual_runs`). The SVG shows the page as
+    displayed. For a page whose source had /Rotate, the PDF page gets
     the source's page box and /Rotate back (its content turned to match), so it shows exactly
     as the SVG does while its text runs in the same direction as in the source: readers and
     text extractors then treat the rebuilt page like the original one. cairosvg runs in its
@@ -81,17 +85,20 @@ def svg_to_pdf(svg: str, *, rotation: int | None = None) -> bytes:
 
     """
     try:
-        # Lazy on purpose: see the module docstring.
-        import cairosvg
+        # Lazy on purpose: see the module docstring. cairosvg loads the native library, or fails.
+        import cairosvg  # noqa: F401
+
+        from pagefan.domain.cairo_text import pdf_surface
     except (OSError, ImportError) as exc:
         # cairocffi raises OSError when libcairo is missing; ImportError covers a broken install.
         raise RendererUnavailable(
             "The native cairo library could not be loaded: attach the CairoLayer (layers/cairo) to "
             f"this function — see README, 'Cairo layer'. Detail: {exc}"
         ) from exc
+    for_cairo, stand_ins = visual_runs(fit_runs(svg))
     # svg2pdf without its wrapper, which does not pass url_fetcher on to the parser.
-    pdf: bytes = cairosvg.surface.PDFSurface.convert(
-        bytestring=visual_runs(fit_runs(svg)).encode("utf-8"), dpi=SVG_DPI, url_fetcher=_fetch_nothing
+    pdf: bytes = pdf_surface(stand_ins).convert(
+        bytestring=for_cairo.encode("utf-8"), dpi=SVG_DPI, url_fetcher=_fetch_nothing
     )
     turn = svg_rotation(svg) if rotation is None else rotation % 360
     if turn not in _UNROTATE:
@@ -121,15 +128,28 @@ def svg_to_png(svg: str, *, dpi: float) -> bytes:
     return png
 
 
-def visual_runs(svg: str) -> str:
-    """The SVG with every right-to-left run's text in the order cairo must draw its glyphs.
+def visual_runs(svg: str) -> tuple[str, dict[str, Cluster]]:
+    """The SVG with every run's text as cairo must draw it, and the stand-ins that text uses.
 
-    The SVG holds text in logical order, as browsers expect; cairo lays text out left to right
-    without reordering, so it would draw Hebrew and Arabic mirrored (see
-    :func:`pagefan.domain.scripts.visual_order`). Text extractors reading the rebuilt PDF order
-    the glyphs back into logical order.
+    The SVG holds text in logical order, as browsers expect, which shape and lay it out themselves;
+    cairo lays text out left to right without reordering or shaping, so it would draw Hebrew and
+    Arabic mirrored and every Arabic letter on its own. Each run becomes the left-to-right sequence of
+    its clusters (:func:`pagefan.domain.scripts.visual_clusters`). A cluster drawn as other characters
+    than its text (an Arabic letter in a contextual form, a lam-alef, a mirrored bracket) is written
+    as a stand-in, a private-use character found nowhere else in the SVG; the cairo context of
+    :mod:`pagefan.domain.cairo_text` draws it as the cluster's glyphs and gives them the cluster's
+    text, so text extractors reading the rebuilt PDF get the page's text back. Should the SVG leave
+    no private-use character free, a cluster is drawn as its text instead (unjoined, unmirrored).
+
+    Returns:
+        The SVG for cairo, and each stand-in with the cluster it stands for.
+
     """
     lines = svg.split("\n")
+    stand_ins: dict[str, Cluster] = {}
+    by_cluster: dict[Cluster, str] = {}
+    taken = set(_PRIVATE_USE.findall(svg))
+    free = (char for char in map(chr, range(0xF0000, 0xFFFFE)) if char not in taken)
     for index, line in enumerate(lines):
         if not line.startswith("<text ") or not line.endswith("</text>"):
             continue
@@ -137,10 +157,23 @@ def visual_runs(svg: str) -> str:
         start = line.index(">") + 1
         end = len(line) - len("</text>")
         text = unescape(line[start:end])
-        reordered = visual_order(text)
+        drawn = []
+        for cluster in visual_clusters(text):
+            if cluster.drawn == cluster.text:
+                drawn.append(cluster.drawn)
+                continue
+            if cluster not in by_cluster:
+                stand_in = next(free, None)
+                if stand_in is None:
+                    drawn.append(cluster.text)
+                    continue
+                by_cluster[cluster] = stand_in
+                stand_ins[stand_in] = cluster
+            drawn.append(by_cluster[cluster])
+        reordered = "".join(drawn)
         if reordered != text:
             lines[index] = line[:start] + escape(reordered) + line[end:]
-    return "\n".join(lines)
+    return "\n".join(lines), stand_ins
 
 
 def _fetch_nothing(url: str, resource_type: str) -> bytes:
@@ -272,10 +305,12 @@ def _parse_run(line: str) -> SvgRun | None:
 
 def _cairo_measure() -> Callable[[SvgRun], float]:
     """A function giving a run's advance width as cairo will draw it (unhinted, as in a PDF)."""
-    # Comes with cairosvg, and is only imported once cairosvg has loaded.
+    # Come with cairosvg, and are only imported once cairosvg has loaded.
     import cairocffi  # type: ignore[import-untyped]
 
-    context = cairocffi.Context(cairocffi.RecordingSurface(cairocffi.CONTENT_COLOR_ALPHA, None))
+    from pagefan.domain.cairo_text import DrawnText
+
+    context = DrawnText(cairocffi.RecordingSurface(cairocffi.CONTENT_COLOR_ALPHA, None), {})
 
     def measure(run: SvgRun) -> float:
         context.select_font_face(
@@ -284,7 +319,9 @@ def _cairo_measure() -> Callable[[SvgRun], float]:
             cairocffi.FONT_WEIGHT_BOLD if run.bold else cairocffi.FONT_WEIGHT_NORMAL,
         )
         context.set_font_size(run.size)
-        return float(context.text_extents(run.text)[4])
+        # The glyphs cairo will draw (Arabic in contextual forms, narrower than the isolated ones).
+        drawn = "".join(cluster.drawn for cluster in visual_clusters(run.text))
+        return float(context.text_extents(drawn)[4])
 
     return measure
 

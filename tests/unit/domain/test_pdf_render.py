@@ -395,6 +395,14 @@ def test_cairo_measures_as_it_draws() -> None:
     assert "scale(" in (first.get("transform") or "")
 
 
+def test_arabic_is_measured_by_its_joined_glyphs() -> None:
+    # "السلام عليكم" at 12 pt in Noto Sans Arabic: 59 pt joined, 86 pt as isolated letters. With
+    # 70 pt of room it fits as cairo draws it, and is left as wide as the source has it.
+    runs = [TextRun("السلام عليكم", 72, 700, 12, "Helvetica"), TextRun("x", 142, 700, 12, "Helvetica")]
+    first, _second = fitted(runs, None)
+    assert first.get("transform") is None
+
+
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 
 
