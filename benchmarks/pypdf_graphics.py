@@ -17,19 +17,20 @@ What it covers:
   conversion), CalGray, CalRGB, ICCBased (by its ``/N``), Indexed over any of those;
   approximated: Separation and DeviceN (process colorants as CMYK, any other colorant as grey
   ink of its tint, no tint transform), Lab (its lightness as grey), shading patterns (their
-  average colour); tiling patterns are not painted;
+  average colour); tiling patterns, and any other colour space, are not painted;
 - form XObjects, recursively, with ``/Matrix``, ``/BBox`` (as a clip) and their ``/Resources``
   (or the enclosing ones when they have none), each form's operations parsed once per page;
 - image XObjects and inline images (``BI``/``ID``/``EI``), decoded by pypdf
-  (``_xobj_to_image``: Flate, LZW, RunLength, ASCII filters, DCT, JPX, CCITT, JBIG2 where Pillow
-  reads it; ``/SMask`` applied; ``/Decode``), stencil masks (``/ImageMask``) in the fill colour,
-  re-encoded as pdfium's reader does (JPEG above 256 colours when opaque, else PNG); each image
-  decoded once per page;
+  (``_xobj_to_image``: Flate, LZW, RunLength, ASCII filters, DCT, JPX, CCITT where Pillow reads
+  them, JBIG2 only where the jbig2dec program is installed; ``/SMask`` applied; ``/Decode``),
+  stencil masks (``/ImageMask``) in the fill colour, re-encoded as pdfium's reader does (JPEG
+  above 256 colours when opaque, else PNG); each image XObject decoded once per page;
 - ``sh`` and shading patterns by one average colour (function types 2 and 3, sampled at nine
   points), painted over the clip in force; other shadings (sampled or PostScript functions,
   meshes) are not drawn;
 - annotations: the normal appearance (``/AP /N``, its ``/AS`` state) of each annotation that is
-  not hidden, mapped onto its ``/Rect`` as PDF 32000-1 12.5.5 says, after the page's content;
+  not hidden (links and pop-ups left out), mapped onto its ``/Rect`` as PDF 32000-1 12.5.5 says,
+  after the page's content;
 - the text-showing operators are counted (``texts_before``) so that graphics keep their place
   among pypdf's text runs.
 
@@ -51,6 +52,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pypdf import PageObject, PdfReader
+from pypdf.errors import DependencyError
 from pypdf.generic import (
     ArrayObject,
     ContentStream,
@@ -695,7 +697,8 @@ class _Reader:
             else:
                 picture = _xobj_to_image(image)[2]
             stored = _encode(picture)
-        except (*PARSE_ERRORS, OSError):
+        except (*PARSE_ERRORS, OSError, DependencyError):
+            # DependencyError: JBIG2 needs the jbig2dec program, which pypdf runs when it is installed.
             self.omit(
                 OmissionCode.IMAGE_UNDECODABLE, "An image that cannot be decoded is drawn as an empty box."
             )

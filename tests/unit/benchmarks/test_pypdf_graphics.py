@@ -34,8 +34,8 @@ def _page(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources << >> /Contents 4 0 R %s >>"
-            % page,
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources << %s >> /Contents 4 0 R %s >>"
+            % (resources, page),
             stream(content),
             *(extra or []),
         ]
@@ -103,3 +103,24 @@ def test_a_form_is_clipped_to_its_bbox_and_an_annotation_mapped_onto_its_rect() 
 
     assert found.graphics[0].matrix == [4.0, 0.0, 0.0, 2.0, 100.0, 100.0]
     assert found.clips == ["M100 100L140 100L140 120L100 120Z"]
+
+
+def test_an_image_pypdf_cannot_decode_is_an_empty_box_and_the_page_is_still_read() -> None:
+    # GIVEN a JBIG2 image (pypdf hands JBIG2 to the jbig2dec program, when there is one) of junk bytes
+    image = stream(
+        b"not jbig2 at all",
+        b"/Type /XObject /Subtype /Image /Width 8 /Height 8 /ColorSpace /DeviceGray /BitsPerComponent 1 "
+        b"/Filter /JBIG2Decode",
+    )
+    pdf = _page(
+        b"q 50 0 0 50 0 0 cm /Im1 Do Q 0 g 60 60 10 10 re f",
+        extra=[image],
+        resources=b"/XObject << /Im1 5 0 R >>",
+    )
+
+    found = _read(pdf)
+
+    assert [(graphic.kind, graphic.omitted) for graphic in found.graphics] == [
+        ("image", OmissionCode.IMAGE_UNDECODABLE),
+        ("path", None),
+    ]
