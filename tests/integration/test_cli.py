@@ -23,6 +23,16 @@ from tests.integration.pipeline import Pipeline, pipeline
 pytestmark = pytest.mark.slow
 
 PAGEFAN = str(Path(sys.executable).parent / "pagefan")
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the child, before it runs: SIGINT at its default, as a terminal's Ctrl-C finds it.
+
+    A shell without job control starts a background job with SIGINT ignored, and a process
+    inherits that (Python then installs no handler for it): a test run started that way would
+    otherwise send a Ctrl-C that nothing hears.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -216,6 +226,7 @@ def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     # Interrupt once pages are under way (the first progress line after the split).
     assert process.stderr is not None
@@ -246,6 +257,7 @@ def test_serve_keeps_an_account_that_other_commands_reach(tmp_path: Path) -> Non
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     try:
         assert server.stdout is not None
