@@ -33,6 +33,8 @@ def _ctrl_c_as_in_a_terminal() -> None:
     otherwise send a Ctrl-C that nothing hears.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
