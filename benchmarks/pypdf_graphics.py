@@ -44,7 +44,6 @@ is skipped with a ``graphics_unreadable`` omission; the rest of the page is stil
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 from collections.abc import Iterator
@@ -64,14 +63,11 @@ from pypdf.generic import (
 )
 from pypdf.generic._image_xobject import _xobj_to_image
 
-from pagefan.domain.graphics import GraphicsLimits, PageGraphics, StoredImage
+from pagefan.domain.graphics import GraphicsLimits, PageGraphics, StoredImage, stored_picture
 from pagefan.domain.matrices import IDENTITY, Matrix, multiply
 from pagefan.domain.parsing import PARSE_ERRORS
 from pagefan.formats.page_result import LINE_CAPS, LINE_JOINS, Graphic, ImageRef, Omission, OmissionCode
 
-# The same re-encoding policy as pagefan.domain.graphics.
-_PHOTO_COLOURS = 256
-_JPEG_QUALITY = 85
 _SHOW_OPERATORS = (b"Tj", b"TJ", b"'", b'"')
 _FILLS = {b"f": False, b"F": False, b"f*": True, b"B": False, b"B*": True, b"b": False, b"b*": True}
 _STROKES = (b"S", b"s", b"B", b"B*", b"b", b"b*")
@@ -782,19 +778,7 @@ def _encode(picture: Any) -> StoredImage:
     """The picture re-encoded as pagefan.domain.graphics does: JPEG for an opaque photo, else PNG."""
     if picture.mode not in ("RGB", "RGBA", "L"):
         picture = picture.convert("RGBA" if "A" in picture.getbands() or picture.mode == "P" else "RGB")
-    if picture.mode == "RGBA":
-        alpha_low, _ = picture.getchannel("A").getextrema()
-        if alpha_low == 255:
-            picture = picture.convert("RGB")
-    out = io.BytesIO()
-    if picture.mode != "RGBA" and picture.getcolors(_PHOTO_COLOURS) is None:
-        picture.save(out, "JPEG", quality=_JPEG_QUALITY)
-        media_type = "image/jpeg"
-    else:
-        picture.save(out, "PNG", optimize=False)
-        media_type = "image/png"
-    data = out.getvalue()
-    return StoredImage(sha256=hashlib.sha256(data).hexdigest(), media_type=media_type, data=data)
+    return stored_picture(picture)
 
 
 def read_page_graphics(

@@ -513,19 +513,27 @@ class _Walker:
         picture = bitmap.to_pil()
         if picture.mode not in ("RGB", "RGBA", "L"):
             picture = picture.convert("RGBA")
-        if picture.mode == "RGBA":
-            alpha_low, _ = picture.getchannel("A").getextrema()
-            if alpha_low == 255:
-                picture = picture.convert("RGB")
-        out = io.BytesIO()
-        if picture.mode != "RGBA" and picture.getcolors(_PHOTO_COLOURS) is None:
-            picture.save(out, "JPEG", quality=_JPEG_QUALITY)
-            media_type = "image/jpeg"
-        else:
-            picture.save(out, "PNG", optimize=False)
-            media_type = "image/png"
-        data = out.getvalue()
-        return StoredImage(sha256=hashlib.sha256(data).hexdigest(), media_type=media_type, data=data)
+        return stored_picture(picture)
+
+
+def stored_picture(picture: Any) -> StoredImage:
+    """A decoded picture (Pillow, mode RGB, RGBA or L) re-encoded: JPEG for an opaque photo, else PNG.
+
+    An alpha channel that is opaque everywhere is dropped first, so an opaque photo stays a JPEG.
+    """
+    if picture.mode == "RGBA":
+        alpha_low, _ = picture.getchannel("A").getextrema()
+        if alpha_low == 255:
+            picture = picture.convert("RGB")
+    out = io.BytesIO()
+    if picture.mode != "RGBA" and picture.getcolors(_PHOTO_COLOURS) is None:
+        picture.save(out, "JPEG", quality=_JPEG_QUALITY)
+        media_type = "image/jpeg"
+    else:
+        picture.save(out, "PNG", optimize=False)
+        media_type = "image/png"
+    data = out.getvalue()
+    return StoredImage(sha256=hashlib.sha256(data).hexdigest(), media_type=media_type, data=data)
 
 
 def read_graphics(
