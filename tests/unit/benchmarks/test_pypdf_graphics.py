@@ -71,7 +71,11 @@ def test_a_shading_is_painted_in_its_average_colour_inside_its_clip() -> None:
     found = _read(FIXTURES["shading"]())
 
     axial = found.graphics[0]
-    assert (axial.kind, axial.fill) == ("path", "#801980")  # between (0.9, 0.1, 0.1) and (0.1, 0.1, 0.9)
+    # Between (0.9, 0.1, 0.1) and (0.1, 0.1, 0.9): green is 25.5 of 255, which rounds either way with the
+    # last bit of the float sum (Python 3.11 and 3.13 differ), so each channel is held to within one step.
+    assert axial.kind == "path" and axial.fill is not None
+    channels = [int(axial.fill[i : i + 2], 16) for i in (1, 3, 5)]
+    assert all(abs(got - want) <= 1 for got, want in zip(channels, (128, 25.5, 128), strict=True)), axial.fill
     assert found.clips[axial.clips[0]] == "M40 170L380 170L380 260L40 260Z"
     assert [omission.code for omission in found.omitted] == [OmissionCode.SHADING_APPROXIMATED]
 
