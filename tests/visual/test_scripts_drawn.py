@@ -16,10 +16,10 @@ from pypdf import PdfReader
 
 from pagefan.domain.analysis import read_page
 from pagefan.domain.pdf_render import svg_to_pdf
-from pagefan.domain.svg import render_page_svg
+from pagefan.domain.svg import RIGHT_TO_LEFT_ATTRIBUTES, render_page_svg
 from pagefan.formats.page_result import PageResult, TextRun
 from tests.hostile.generator import CJK, RTL, unicode_page
-from tests.visual.scoring import render_pdf, require_poppler
+from tests.visual.scoring import render_pdf, render_svg, require_poppler
 
 # Unicode's directional embedding marks, which pdftotext puts around right-to-left lines.
 _MARKS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u200e\u200f"))
@@ -132,3 +132,20 @@ def _bulge(glyph: np.ndarray) -> int:
     rows = np.flatnonzero(glyph.any(axis=1))
     top, middle = rows[0], (rows[0] + rows[-1]) // 2
     return int(np.flatnonzero(glyph[middle])[0] - np.flatnonzero(glyph[top])[0])
+
+
+@pytest.mark.parametrize("line", ["(שלום) עולם", "2024 שלום עולם", "«السلام» عليكم"])
+def test_an_svg_viewer_lays_out_a_right_to_left_run_as_the_rebuilt_pdf_draws_it(line: str) -> None:
+    require_poppler()
+    # GIVEN a right-to-left run that opens with a bracket, a digit or a guillemet, which SVG's
+    # default left-to-right layout would put on the wrong side of the line
+    page = PageResult("j", 1, 300, 60, 0, line, line.split(), [TextRun(line, 40, 30, 20, "Helvetica")], 0)
+    svg = render_page_svg(page, title="t", max_elements=10)
+    pdf = render_pdf(svg_to_pdf(svg), dpi=96).astype(float)
+    # WHEN librsvg draws the SVG, as it is and laid out left to right (the run's direction removed)
+    as_written = render_svg(svg, dpi=96).astype(float)
+    left_to_right = render_svg(svg.replace(RIGHT_TO_LEFT_ATTRIBUTES, ""), dpi=96).astype(float)
+    # THEN the SVG as written looks like the rebuilt PDF (whose order pdftotext reads back), far more
+    # than the left-to-right layout does
+    assert RIGHT_TO_LEFT_ATTRIBUTES in svg
+    assert np.abs(as_written - pdf).mean() < np.abs(left_to_right - pdf).mean() / 2

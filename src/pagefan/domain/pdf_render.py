@@ -29,6 +29,7 @@ from pypdf.generic import (
 
 from pagefan.domain.pdf_merge import merge_pdf
 from pagefan.domain.scripts import Cluster, visual_clusters
+from pagefan.domain.svg import RIGHT_TO_LEFT_ATTRIBUTES
 from pagefan.errors import PageNotRendered, RendererUnavailable
 
 # SVG lengths in pt become PDF points one to one at 72 dpi (cairosvg's default is 96).
@@ -171,8 +172,11 @@ def visual_runs(svg: str) -> tuple[str, dict[str, Cluster]]:
                 stand_ins[stand_in] = cluster
             drawn.append(by_cluster[cluster])
         reordered = "".join(drawn)
-        if reordered != text:
-            lines[index] = line[:start] + escape(reordered) + line[end:]
+        # Drawn in visual order from its left edge: cairosvg would anchor a right-to-left run's end there
+        # and draw it left of where it belongs.
+        tag = line[:start].replace(RIGHT_TO_LEFT_ATTRIBUTES, "", 1)
+        if reordered != text or len(tag) != start:
+            lines[index] = tag + escape(reordered) + line[end:]
     return "\n".join(lines), stand_ins
 
 

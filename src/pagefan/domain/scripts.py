@@ -93,17 +93,27 @@ def _strength(char: str) -> str:
     return "N"
 
 
+def right_to_left(text: str) -> bool:
+    """Whether ``text`` reads right to left: its first strong letter is a right-to-left one.
+
+    The base direction :func:`visual_order` lays a run out in, as Unicode's rules P2 and P3 find
+    it: digits are not strong letters, so "2024 שלום" reads right to left, its number at the right.
+    """
+    kinds = (unicodedata.bidirectional(char) for char in text)
+    return next((kind for kind in kinds if kind in ("L", "R", "AL")), "L") != "L"
+
+
 def visual_order(text: str) -> str:
     """``text`` (logical order) in the left-to-right order its glyphs appear on the page.
 
     A simplified Unicode bidirectional algorithm for one line: the base direction is the first strong
-    character's; a run of neutral characters (spaces, punctuation) between two characters of one
-    direction takes that direction, otherwise the base direction; digits keep their left-to-right order;
-    then the levels are reversed as the algorithm's rule L2 does, and a character of a right-to-left
-    level that has a mirror image in :data:`MIRRORS` (brackets, angle brackets, guillemets, ...) is
-    replaced by it, as rule L4 does: a logical "(" at the right of a Hebrew word is drawn as ")". Text
-    without a right-to-left letter is returned as it is. Explicit embedding controls and the pairing of
-    brackets (rule N0) are not handled.
+    letter's (:func:`right_to_left`); a run of neutral characters (spaces, punctuation) between two
+    characters of one direction takes that direction, otherwise the base direction; digits keep their
+    left-to-right order; then the levels are reversed as the algorithm's rule L2 does, and a character of
+    a right-to-left level that has a mirror image in :data:`MIRRORS` (brackets, angle brackets,
+    guillemets, ...) is replaced by it, as rule L4 does: a logical "(" at the right of a Hebrew word is
+    drawn as ")". Text without a right-to-left letter is returned as it is. Explicit embedding controls
+    and the pairing of brackets (rule N0) are not handled.
 
     Args:
         text: One run of text in logical order.
@@ -206,7 +216,7 @@ def _reorder(text: str, clusters: list[Cluster]) -> list[Cluster]:
     strengths = [_strength(char) for char in text]
     if "R" not in strengths:
         return clusters
-    base = next(strength for strength in strengths if strength != "N")
+    base = "R" if right_to_left(text) else "L"
     resolved = list(strengths)
     index = 0
     while index < len(resolved):

@@ -14,7 +14,7 @@ from base64 import b64encode
 from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
-from pagefan.domain.scripts import SCRIPT_FAMILIES, script_family
+from pagefan.domain.scripts import SCRIPT_FAMILIES, right_to_left, script_family
 from pagefan.formats.page_result import Graphic, ImageRef, PageResult, TextRun
 
 ImageSource = Callable[[ImageRef], bytes | None]
@@ -260,6 +260,14 @@ def _clip_definitions(page: PageResult) -> list[str]:
     ]
 
 
+RIGHT_TO_LEFT = {"direction": "rtl", "text-anchor": "end"}
+"""A right-to-left run's attributes. SVG lays text out left to right unless told (a run opening with
+a bracket or a digit would put its first word on the wrong side); right to left, the run's end is
+its left edge, where the PDF placed it."""
+RIGHT_TO_LEFT_ATTRIBUTES = "".join(f" {name}={quoteattr(value)}" for name, value in RIGHT_TO_LEFT.items())
+""":data:`RIGHT_TO_LEFT` as written in a ``<text>`` start tag."""
+
+
 def _run_element(run: TextRun, page_height: float) -> str | None:
     if not all(math.isfinite(value) for value in (run.x, run.y, run.size, run.angle)):
         return None
@@ -285,6 +293,8 @@ def _run_element(run: TextRun, page_height: float) -> str | None:
     if run.angle:
         # PDF angles are counter-clockwise; on screen, with y down, that is a negative rotate().
         values["transform"] = f"rotate({_number(-run.angle)} {x} {y})"
+    if right_to_left(cleaned):
+        values.update(RIGHT_TO_LEFT)
     return f"<text{_attributes(values)}>{text}</text>"
 
 

@@ -20,8 +20,9 @@ from pagefan.domain.pdf_render import (
     render_pdf_part,
     svg_rotation,
     svg_to_pdf,
+    visual_runs,
 )
-from pagefan.domain.svg import render_page_svg
+from pagefan.domain.svg import RIGHT_TO_LEFT_ATTRIBUTES, render_page_svg
 from pagefan.errors import PageNotRendered, RendererUnavailable
 from pagefan.formats.document import OutlineEntry
 from pagefan.formats.page_result import PageResult, TextRun
@@ -422,7 +423,7 @@ from pypdf import PdfReader
 from pagefan.domain.analysis import analyse_page
 from pagefan.domain.pdf_render import svg_to_pdf
 from pagefan.domain.split import open_document, split_pages
-from pagefan.domain.svg import render_page_svg
+from pagefan.domain.svg import RIGHT_TO_LEFT_ATTRIBUTES, render_page_svg
 from tests.documents import make_sample_pdf, sample_words
 
 reader = open_document(make_sample_pdf(4, seed=7, mixed_fonts=True), max_bytes=10**9, max_pages=10)
@@ -437,3 +438,25 @@ for number, data in split_pages(reader):
     environment = {**os.environ, "FONTCONFIG_FILE": str(config)}
     result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_cairo_gets_right_to_left_runs_in_visual_order_without_their_svg_direction() -> None:
+    # GIVEN runs SVG lays out right to left, one a single letter (its visual order is its own)
+    page = PageResult(
+        "j",
+        1,
+        200,
+        100,
+        0,
+        "",
+        [],
+        [TextRun("א", 20, 50, 12, "Helvetica"), TextRun("אב", 20, 70, 12, "Helvetica")],
+        0,
+    )
+    svg = render_page_svg(page, title="t", max_elements=10)
+    assert svg.count(RIGHT_TO_LEFT_ATTRIBUTES) == 2
+    # WHEN the SVG is prepared for cairo, which would anchor a right-to-left run's end at its x
+    drawn, _ = visual_runs(svg)
+    # THEN each run starts at its left edge, in visual order
+    assert RIGHT_TO_LEFT_ATTRIBUTES not in drawn
+    assert ">א</text>" in drawn and ">בא</text>" in drawn

@@ -17,6 +17,7 @@ from pagefan.domain.scripts import (
     MIRRORS,
     Cluster,
     arabic_forms,
+    right_to_left,
     script_family,
     visual_clusters,
     visual_order,
@@ -212,3 +213,22 @@ def test_with_no_private_use_character_free_a_cluster_is_drawn_as_its_text() -> 
     # unjoined and unmirrored, but in visual order: as cairo drew it before it could join or mirror
     assert stand_ins == {}
     assert ">)ال(</text>" in for_cairo
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("שלום", True),
+        ("(שלום)", True),
+        ("2024 שלום", True),
+        ("السلام", True),
+        ("a שלום", False),
+        ("2024", False),
+    ],
+)
+def test_a_run_reads_right_to_left_when_its_first_strong_letter_does(text: str, expected: bool) -> None:
+    assert right_to_left(text) is expected
+
+
+def test_a_right_to_left_line_that_opens_with_a_number_draws_it_at_the_right() -> None:
+    assert visual_order("2024 שלום") == "םולש 2024"

@@ -248,3 +248,24 @@ def test_runs_of_a_mixed_font_line_follow_each_other() -> None:
     [note] = [element for element in texts(root) if element.get("transform")]
     assert note.text and note.text.startswith("note:")
     assert note.get("transform", "").startswith("rotate(-90 ")
+
+
+@pytest.mark.parametrize(
+    ("text", "right_to_left"),
+    [
+        ("שלום עולם", True),
+        ("(שלום) עולם", True),  # opens with a bracket: SVG's default direction would misplace it
+        ("2024 السلام", True),  # digits are not strong letters
+        ("Hello שלום", False),
+        ("Hello", False),
+        ("2024", False),
+    ],
+)
+def test_a_run_that_reads_right_to_left_is_laid_out_right_to_left_from_its_left_edge(
+    text: str, right_to_left: bool
+) -> None:
+    root = parse(render_page_svg(page([run(text, 72, 700)]), title="t", max_elements=10))
+    [element] = texts(root)
+    assert element.get("x") == "72"
+    expected = ("rtl", "end") if right_to_left else (None, None)
+    assert (element.get("direction"), element.get("text-anchor")) == expected
