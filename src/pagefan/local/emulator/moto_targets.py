@@ -46,7 +46,7 @@ TARGETS: dict[str, str] = {
     "moto.dynamodb.models:DynamoDBBackend.delete_item": f"{_LIMITS}: writes isolated and refused",
     **{
         f"moto.dynamodb.responses:DynamoHandler.{read}": f"{_LIMITS}: reads see whole writes"
-        for read in ("get_item", "batch_get_item", "query", "scan", "transact_get_items")
+        for read in ("get_item", "batch_get_item", "transact_get_items")
     },
     "moto.awslambda.models:LambdaFunction.__init__": f"{_FIXES} 5: LoggingConfig kept",
     "moto.awslambda.models:LambdaFunction.get_configuration": f"{_FIXES} 5: LoggingConfig returned",

@@ -147,7 +147,7 @@ def test_a_transaction_on_a_held_item_is_cancelled_with_a_conflict(emulation: Dy
     assert emulation.held_items() == 0
 
 
-@pytest.mark.parametrize("read", ["get_item", "query"])
+@pytest.mark.parametrize("read", ["get_item", "batch_get_item"])
 def test_a_read_sees_an_update_whole_or_not_at_all(
     emulation: DynamoDbEmulation, monkeypatch: pytest.MonkeyPatch, read: str
 ) -> None:
@@ -188,12 +188,9 @@ def test_a_read_sees_an_update_whole_or_not_at_all(
             )
         else:
             seen.extend(
-                client.query(
-                    TableName=TABLE,
-                    KeyConditionExpression="job_id = :job",
-                    ExpressionAttributeValues={":job": {"S": "job"}},
-                    ConsistentRead=True,
-                )["Items"]
+                client.batch_get_item(
+                    RequestItems={TABLE: {"Keys": [_item("job", "JOB")], "ConsistentRead": True}}
+                )["Responses"][TABLE]
             )
 
     reading = threading.Thread(target=reader)
