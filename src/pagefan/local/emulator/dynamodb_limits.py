@@ -24,7 +24,9 @@ read beside it could see ``SET a = :x, b = :y`` half done (``a`` new, ``b`` old)
 never shows. ``Query`` and ``Scan`` do not: moto reads every item of the table for each (about
 0.6 s at 10,000 items), and holding the writers' lock that long would stall every write, which
 DynamoDB does not do either. pagefan's queries read page items, which are only ever put and
-deleted whole, never updated.
+deleted whole, never updated. Only their listing of the table's items takes the lock: moto walks
+the table's dictionaries, and a put beside it fails the read with "dictionary changed size during
+iteration" (a 500, which moto's Step Functions engine then turns into a failed execution).
 
 Each refusal is counted in the account's :class:`~pagefan.local.emulator.contention.Contention`, under the
 partition key's value (the jobs table's partition key is the job id). moto's write methods are
@@ -250,7 +252,16 @@ _READS = ("get_item", "batch_get_item", "transact_get_items")
 
 
 def _isolate_reads() -> None:
+    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
+
+    all_items = Table.all_items
+
+    def listed(self: Any) -> Any:
+        with _LOCK:
+            return all_items(self)
+
+    replace(Table, "all_items", functools.wraps(all_items)(listed))
 
     for name in _READS:
         original = getattr(DynamoHandler, name)

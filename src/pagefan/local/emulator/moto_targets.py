@@ -44,6 +44,7 @@ TARGETS: dict[str, str] = {
     "moto.dynamodb.models:DynamoDBBackend.put_item": f"{_LIMITS}: writes isolated and refused",
     "moto.dynamodb.models:DynamoDBBackend.update_item": f"{_LIMITS}: writes isolated and refused",
     "moto.dynamodb.models:DynamoDBBackend.delete_item": f"{_LIMITS}: writes isolated and refused",
+    "moto.dynamodb.models.table:Table.all_items": f"{_LIMITS}: a table listed apart from its writes",
     **{
         f"moto.dynamodb.responses:DynamoHandler.{read}": f"{_LIMITS}: reads see whole writes"
         for read in ("get_item", "batch_get_item", "transact_get_items")
