@@ -21,12 +21,12 @@ then commits under it. Conditions are evaluated at commit, which is exact becaus
 write a held item in between. Item reads (``GetItem``, ``BatchGetItem``, ``TransactGetItems``) run
 under the same lock: moto applies an ``UpdateItem``'s actions to the stored item one by one, so a
 read beside it could see ``SET a = :x, b = :y`` half done (``a`` new, ``b`` old), which DynamoDB
-never shows. ``Query`` and ``Scan`` do not: moto reads every item of the table for each (about
-0.6 s at 10,000 items), and holding the writers' lock that long would stall every write, which
-DynamoDB does not do either. pagefan's queries read page items, which are only ever put and
-deleted whole, never updated. Only their listing of the table's items takes the lock: moto walks
-the table's dictionaries, and a put beside it fails the read with "dictionary changed size during
-iteration" (a 500, which moto's Step Functions engine then turns into a failed execution).
+never shows. ``Query`` and ``Scan`` do not: they read many items, and holding the writers' lock
+that long would stall every write, which DynamoDB does not do either. pagefan's queries read page
+items, which are only ever put and deleted whole, never updated. Only their listing of items takes
+the lock (a table query lists its partition, :mod:`~pagefan.local.emulator.dynamodb_query`; a scan the
+table): a put beside a listing fails the read with "dictionary changed size during iteration" (a
+500, which moto's Step Functions engine then turns into a failed execution).
 
 Each refusal is counted in the account's :class:`~pagefan.local.emulator.contention.Contention`, under the
 partition key's value (the jobs table's partition key is the job id). moto's write methods are
@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pagefan.local.emulator import moto_targets
+from pagefan.local.emulator import dynamodb_query, moto_targets
 from pagefan.local.emulator.contention import Contention, Pressure
 from pagefan.local.emulator.moto_targets import replace
 
@@ -244,6 +244,7 @@ def install() -> None:
 
     replace(DynamoDBBackend, "transact_write_items", transact_write_items)
     _isolate_reads()
+    dynamodb_query.install(_LOCK)
     _installed = True
 
 

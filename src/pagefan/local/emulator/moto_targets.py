@@ -31,6 +31,7 @@ _FIXES = "moto_fixes"
 _HOOKS = "moto_hooks"
 _LIMITS = "dynamodb_limits"
 _IAM = "iam"
+_QUERY = "dynamodb_query"
 _ENGINE = "moto.stepfunctions.parser"
 _SFN_STATE = f"{_ENGINE}.asl.component.state"
 _SFN_TASK = f"{_SFN_STATE}.exec.state_task"
@@ -45,6 +46,7 @@ TARGETS: dict[str, str] = {
     "moto.dynamodb.models:DynamoDBBackend.update_item": f"{_LIMITS}: writes isolated and refused",
     "moto.dynamodb.models:DynamoDBBackend.delete_item": f"{_LIMITS}: writes isolated and refused",
     "moto.dynamodb.models.table:Table.all_items": f"{_LIMITS}: a table listed apart from its writes",
+    "moto.dynamodb.models.table:Table.query": f"{_QUERY}: a table query reads only its partition",
     **{
         f"moto.dynamodb.responses:DynamoHandler.{read}": f"{_LIMITS}: reads see whole writes"
         for read in ("get_item", "batch_get_item", "transact_get_items")

@@ -287,6 +287,44 @@ def test_moto_copies_every_table_a_transaction_names(moto_alone: Any) -> None:
 
 
 @probe
+def query_listing() -> list[int]:
+    from moto.dynamodb.models.table import Table
+
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_jobs_table(dynamodb, "jobs")
+        for job in ("job-1", "job-2"):
+            for page in range(3):
+                dynamodb.put_item(
+                    TableName="jobs", Item={"job_id": {"S": job}, "item": {"S": f"PAGE#{page}"}}
+                )
+        listed: list[int] = []
+        all_items = Table.all_items
+
+        def counted(self: Any) -> Any:
+            items = all_items(self)
+            listed.append(len(items))
+            return items
+
+        Table.all_items = counted  # type: ignore[method-assign]
+        try:
+            dynamodb.query(
+                TableName="jobs",
+                KeyConditionExpression="job_id = :job",
+                ExpressionAttributeValues={":job": {"S": "job-1"}},
+                Limit=2,
+            )
+        finally:
+            Table.all_items = all_items  # type: ignore[method-assign]
+        return listed
+
+
+def test_moto_lists_the_whole_table_for_a_query_of_one_partition(moto_alone: Any) -> None:
+    # (dynamodb_query: a table query reads only its partition)
+    assert moto_alone(query_listing) == [6]
+
+
+@probe
 def concurrent_counter() -> dict[str, int]:
     from moto.dynamodb.models import dynamodb_backends
 
