@@ -204,9 +204,16 @@ class Account:
         return JobStore(self.dynamodb, settings.jobs_table, ttl_days=settings.job_ttl_days)
 
     def split(
-        self, s3_event: dict[str, Any], body: bytes | None = None, settings: SplitterSettings | None = None
+        self,
+        s3_event: dict[str, Any],
+        body: bytes | None = None,
+        settings: SplitterSettings | None = None,
+        **options: Any,
     ) -> SplitOutcome:
-        """Upload what an S3 event of the raw bucket names and split it, as the Splitter does."""
+        """Upload what an S3 event of the raw bucket names and split it, as the Splitter does.
+
+        ``options`` go to :func:`split_upload` (``progress_every``).
+        """
         settings = settings or function_settings("Splitter", SplitterSettings)
         self.provide(settings)
         self.upload(s3_event, body)
@@ -219,7 +226,7 @@ class Account:
             size=record["s3"]["object"]["size"],
         )
         return split_upload(
-            s3=self.s3, sfn=self.sfn, jobs=self.jobs(settings), settings=settings, source=source
+            s3=self.s3, sfn=self.sfn, jobs=self.jobs(settings), settings=settings, source=source, **options
         )
 
     def analyse(self, job_id: str, pages: Iterable[int]) -> list[PageOutcome]:

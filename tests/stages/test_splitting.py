@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+import pytest
 from pypdf import PdfReader
 
 from pagefan import layout
@@ -12,6 +14,8 @@ from pagefan.formats.document import SourceRef
 from pagefan.formats.jobs_table import JobStatus
 from pagefan.formats.payloads import JobInput
 from pagefan.job_ids import derive_job_id
+from pagefan.stages.splitting import SplitProgress
+from tests.documents import make_sample_pdf
 from tests.lambda_environment import SAMPLES, Account, LoadEvent, function_settings
 
 SAMPLE_PAGES = len(PdfReader(SAMPLES / "sample.pdf").pages)
@@ -64,6 +68,79 @@ def test_a_retry_after_a_split_that_stopped_partway_splits_again_and_starts_the_
     assert account.executions(settings.state_machine_arn) == {
         job_id: JobInput(job_id, SAMPLE_PAGES, deadline).to_dict()
     }
+
+
+class Killed(BaseException):
+    """The Splitter's environment dies here (a Timeout, an out-of-memory kill): nothing runs on."""
+
+
+def test_a_retry_after_a_split_died_partway_splits_only_the_pages_not_recorded_as_written(
+    account: Account, load_event: LoadEvent
+) -> None:
+    # GIVEN a 12-page upload whose first split died right after it recorded its first progress
+    event = load_event("splitter")
+    document = make_sample_pdf(12)
+    settings = _settings()
+
+    def die(**_: Any) -> None:
+        account.dynamodb.meta.events.unregister("after-call.dynamodb.UpdateItem", die)
+        raise Killed
+
+    account.dynamodb.meta.events.register("after-call.dynamodb.UpdateItem", die)
+    with pytest.raises(Killed):
+        account.split(event, document, progress_every=3)
+    job_id = derive_job_id(
+        event["Records"][0]["s3"]["bucket"]["name"],
+        event["Records"][0]["s3"]["object"]["key"],
+        None,
+        event["Records"][0]["s3"]["object"]["eTag"],
+    )
+    died = account.jobs(settings).get_job(job_id, count_pages=False)
+    assert died is not None and died.status == JobStatus.SPLITTING
+    assert 3 <= died.pages_split < 12
+    assert account.executions(settings.state_machine_arn) == {}
+    # WHEN Lambda retries the invocation
+    written: list[str] = []
+    account.s3.meta.events.register(
+        "before-parameter-build.s3.PutObject", lambda params, **_: written.append(params["Key"])
+    )
+    outcome = account.split(event, document, progress_every=3)
+    # THEN it splits and writes only the pages after those recorded, and the job starts with all 12
+    pages_after = [layout.page_key(job_id, page) for page in range(died.pages_split + 1, 13)]
+    assert sorted(key for key in written if key.startswith(layout.PAGES_PREFIX)) == pages_after
+    assert (outcome.pages_total, outcome.pages_resumed, outcome.duplicate) == (12, died.pages_split, False)
+    assert len(account.keys(settings.work_bucket, layout.page_key(job_id, 1).rpartition("/")[0])) == 12
+    record = account.jobs(settings).get_job(job_id, count_pages=False)
+    assert record is not None and record.status == JobStatus.RUNNING
+    assert [task["pages_total"] for task in account.executions(settings.state_machine_arn).values()] == [12]
+
+
+def test_split_progress_is_the_end_of_the_unbroken_run_of_written_pages(account: Account) -> None:
+    # GIVEN a job being split, whose pages are written in any order
+    settings = _settings()
+    account.provide(settings)
+    jobs = account.jobs(settings)
+    source = SourceRef("raw", "inbox/report.pdf", None, '"etag"', 100)
+    assert jobs.create_job("job-1", source, deadline="2030-01-01T00:00:00.000Z")
+    progress = SplitProgress(jobs, "job-1", written_before=0, every=2)
+
+    def recorded() -> int:
+        record = jobs.get_job("job-1", count_pages=False)
+        assert record is not None
+        return record.pages_split
+
+    # WHEN pages 2, 3 and 4 are written before page 1: nothing is recorded beyond the gap
+    for page in (2, 3, 4):
+        progress.written(layout.page_key("job-1", page))
+    assert recorded() == 0
+    # THEN page 1 closes the gap: pages 1 to 4 are recorded as written
+    progress.written(layout.page_key("job-1", 1))
+    assert recorded() == 4
+    # AND an older, smaller figure (a duplicate invocation's) never lowers it, nor is kept once RUNNING
+    assert not jobs.record_split_progress("job-1", pages_split=2)
+    jobs.mark_running("job-1", pages_total=4, sha256="0" * 64)
+    assert not jobs.record_split_progress("job-1", pages_split=9)
+    assert recorded() == 4
 
 
 def _assert_rejected(account: Account, settings: SplitterSettings, job_id: str, reason: str) -> None:

@@ -144,6 +144,32 @@ class JobStore:
             ),
         )
 
+    def record_split_progress(self, job_id: str, *, pages_split: int) -> bool:
+        """Keep that pages 1 to ``pages_split`` of a job still SPLITTING are written.
+
+        A split that runs out of time (or memory) is retried by Lambda from the start of the
+        upload; the retry reads this and splits only the pages after it. The Splitter is the only
+        writer of a SPLITTING job's item, and the value only grows: an older, smaller figure (from
+        a duplicate invocation) is refused. Returns False when nothing was changed.
+        """
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(job_id, JOB_ITEM_SORT_KEY),
+                UpdateExpression="SET pages_split = :split, updated_at = :now",
+                ConditionExpression="#status = :splitting AND "
+                "(attribute_not_exists(pages_split) OR pages_split < :split)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_serialize(
+                    {":split": pages_split, ":splitting": JobStatus.SPLITTING, ":now": utc_now()}
+                ),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
     def record_page(
         self,
         job_id: str,

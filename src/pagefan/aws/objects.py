@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -136,6 +136,7 @@ def write_objects(
     *,
     concurrency: int = WRITE_CONCURRENCY,
     max_bytes_in_flight: int = MAX_BYTES_IN_FLIGHT,
+    written: Callable[[str], None] | None = None,
 ) -> int:
     """Write many objects, several PUTs at a time, taking each from ``objects`` only when there is room.
 
@@ -144,10 +145,11 @@ def write_objects(
     At most ``concurrency`` writes, and about ``max_bytes_in_flight`` bytes of bodies, are held at
     once. An error, from ``objects`` or from a write, is raised once the writes already started
     have finished; nothing more is taken from ``objects`` after it. Objects are written in no
-    particular order. Returns how many were written.
+    particular order; ``written`` is called, in the calling thread, with the key of each object
+    whose write has succeeded. Returns how many were written.
     """
-    written = 0
-    pending: dict[Future[None], int] = {}
+    count = 0
+    pending: dict[Future[None], ObjectToWrite] = {}
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3-write") as pool:
         # Leaving the with block waits for every write in flight, whatever was raised.
         for item in objects:
@@ -155,9 +157,10 @@ def write_objects(
                 raise ValueError(f"object {item.key} would be written without its format version")
             size = len(item.body)
             while pending and (
-                len(pending) >= concurrency or sum(pending.values()) + size > max_bytes_in_flight
+                len(pending) >= concurrency
+                or sum(len(held.body) for held in pending.values()) + size > max_bytes_in_flight
             ):
-                written += _settle(pending, FIRST_COMPLETED)
+                count += _settle(pending, FIRST_COMPLETED, written)
             future = pool.submit(
                 write_object,
                 s3,
@@ -167,17 +170,21 @@ def write_objects(
                 content_type=item.content_type,
                 metadata=item.metadata,
             )
-            pending[future] = size
-        written += _settle(pending, ALL_COMPLETED)
-    return written
+            pending[future] = item
+        count += _settle(pending, ALL_COMPLETED, written)
+    return count
 
 
-def _settle(pending: dict[Future[None], int], return_when: str) -> int:
+def _settle(
+    pending: dict[Future[None], ObjectToWrite], return_when: str, written: Callable[[str], None] | None
+) -> int:
     """Wait for some writes of ``pending`` (FIRST_COMPLETED or ALL_COMPLETED); raise the first error."""
     done, _ = wait(pending, return_when=return_when)
-    for future in done:
-        del pending[future]
-    for future in done:
+    settled = [(future, pending.pop(future)) for future in done]
+    for future, item in settled:
+        if future.exception() is None and written is not None:
+            written(item.key)
+    for future, _item in settled:
         future.result()
     return len(done)
 

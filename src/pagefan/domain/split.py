@@ -430,8 +430,8 @@ def _outline_page(reader: PdfReader, item: Destination) -> int | None:
     return index + 1
 
 
-def split_pages(reader: PdfReader) -> Iterator[tuple[int, bytes]]:
-    """Yield ``(page_number, single_page_pdf)`` for every page, page 1 first.
+def split_pages(reader: PdfReader, first_page: int = 1) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(page_number, single_page_pdf)`` for every page from ``first_page`` on, in order.
 
     Pages are produced one at a time, so the caller can upload each and let it go: memory
     holds the reader plus one page. Each PDF keeps the page's boxes, /Rotate (inherited values
@@ -441,6 +441,8 @@ def split_pages(reader: PdfReader) -> Iterator[tuple[int, bytes]]:
 
     Args:
         reader: A reader returned by :func:`open_document`.
+        first_page: The 1-based number of the first page to split: a split that resumes
+            skips the pages already written.
 
     Yields:
         The 1-based page number and the bytes of a one-page PDF.
@@ -450,7 +452,7 @@ def split_pages(reader: PdfReader) -> Iterator[tuple[int, bytes]]:
 
     """
     size = reader_size(reader)
-    for index in range(len(reader.pages)):
+    for index in range(max(first_page, 1) - 1, len(reader.pages)):
         page_number = index + 1
         try:
             # A fresh writer per page: sharing one would accumulate every page's objects.

@@ -102,6 +102,8 @@ class JobRecord:
     error: JobError | None
     pages_done: int = 0
     pages_failed: int = 0
+    pages_split: int = 0
+    """While the job is SPLITTING: pages 1 to this are written, so a retried split starts after them."""
     format_version: int = FORMAT_VERSION
 
     @property
@@ -124,6 +126,7 @@ class JobRecord:
             deadline=None if item.get("deadline") is None else str(item["deadline"]),
             outputs={str(k): str(v) for k, v in (item.get("outputs") or {}).items()},
             error=JobError.from_item(error) if error else None,
+            pages_split=int(item.get("pages_split", 0)),
         )
 
 

@@ -55,4 +55,7 @@ def _report(outcome: SplitOutcome, key: str) -> None:
     else:
         count("DocumentsSplit")
         count("PagesSplit", outcome.pages_total)
-        logger.info("document split", extra={"key": key, "pages_total": outcome.pages_total})
+        logger.info(
+            "document split",
+            extra={"key": key, "pages_total": outcome.pages_total, "pages_resumed": outcome.pages_resumed},
+        )

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 # A child of the function's Powertools Logger: JSON lines with the job id and request id it carries.
 logger = Logger(child=True)
 
+PROGRESS_EVERY_PAGES = 250
+"""Pages between two records of a split's progress in the job item. A split that dies (its Timeout,
+its memory) is retried by Lambda from the start of the upload; the retry splits only the pages
+after the last record, so no attempt repeats more than this many pages, and a document that takes
+longer to split than one attempt still gets split. 10,000 pages cost 40 writes of the job item."""
+
 
 @dataclass(frozen=True)
 class SplitOutcome:
@@ -38,6 +44,36 @@ class SplitOutcome:
     pages_total: int
     rejection: str | None = None
     duplicate: bool = False
+    pages_resumed: int = 0
+    """Pages an earlier attempt had written, which this one did not split again."""
+
+
+class SplitProgress:
+    """The page up to which every page is written, recorded in the job item as it grows.
+
+    Pages are written several at a time and finish in any order, so the record is the end of the
+    unbroken run of written pages from page 1, never a page beyond a gap.
+    """
+
+    def __init__(self, jobs: JobStore, job_id: str, *, written_before: int, every: int) -> None:
+        self._jobs = jobs
+        self._job_id = job_id
+        self._every = every
+        self._unbroken = self._recorded = written_before
+        self._beyond: set[int] = set()
+
+    def written(self, key: str) -> None:
+        """Callback of ``write_objects``: the object ``key`` is written."""
+        parsed = layout.parse_page_key(key)
+        if parsed is None:
+            return
+        self._beyond.add(parsed[1])
+        while self._unbroken + 1 in self._beyond:
+            self._unbroken += 1
+            self._beyond.discard(self._unbroken)
+        if self._unbroken - self._recorded >= self._every:
+            self._jobs.record_split_progress(self._job_id, pages_split=self._unbroken)
+            self._recorded = self._unbroken
 
 
 def _read_upload(s3: S3Client, source: SourceRef, max_bytes: int) -> StoredObject:
@@ -59,12 +95,14 @@ def split_upload(
     jobs: JobStore,
     settings: SplitterSettings,
     source: SourceRef,
+    progress_every: int = PROGRESS_EVERY_PAGES,
 ) -> SplitOutcome:
     """Turn one uploaded object version into a job: page objects, a job item and an execution.
 
     Safe to repeat for the same upload (duplicate S3 events, Lambda retries after a crash): the
-    job item is created once, page objects are rewritten identically, and the execution is
-    started once. The raw object is only read, by its version.
+    job item is created once, the pages an earlier attempt recorded as written are not split
+    again, the others are rewritten identically, and the execution is started once. The raw
+    object is only read, by its version.
     """
     job_id = derive_job_id(source.bucket, source.key, source.version_id, source.etag)
     if not jobs.create_job(job_id, source, deadline=deadline_after(settings.job_deadline_seconds)):
@@ -76,6 +114,7 @@ def split_upload(
                 start_job_execution(sfn, settings.state_machine_arn, job)
             return SplitOutcome(job_id=job_id, pages_total=existing.pages_total, duplicate=True)
     record = jobs.get_job(job_id, count_pages=False)
+    written_before = record.pages_split if record else 0
     deadline = (
         record.deadline if record and record.deadline else deadline_after(settings.job_deadline_seconds)
     )
@@ -84,6 +123,10 @@ def split_upload(
         upload = _read_upload(s3, source, settings.max_upload_bytes)
         reader = open_document(upload.body, max_bytes=settings.max_upload_bytes, max_pages=settings.max_pages)
         pages_total = len(reader.pages)
+        written_before = min(written_before, pages_total)
+        if written_before:
+            logger.info("resuming the split", extra={"pages_already_written": written_before})
+        progress = SplitProgress(jobs, job_id, written_before=written_before, every=progress_every)
         sha256 = hashlib.sha256(upload.body).hexdigest()
         info = DocumentInfo(
             job_id=job_id,
@@ -102,7 +145,7 @@ def split_upload(
         )
         # A page that cannot be copied rejects the document partway; the job then fails at the split.
         # Pages are uploaded a few at a time while the next ones are split, holding only those few;
-        # every one is written before the job is marked running.
+        # every one is written before the job is marked running, and their progress is recorded.
         write_objects(
             s3,
             settings.work_bucket,
@@ -113,8 +156,9 @@ def split_upload(
                     content_type="application/pdf",
                     metadata=object_metadata(job_id, page=page_number, pages_total=pages_total),
                 )
-                for page_number, page_pdf in split_pages(reader)
+                for page_number, page_pdf in split_pages(reader, first_page=written_before + 1)
             ),
+            written=progress.written,
         )
     except DocumentRejected as rejected:
         logger.info("document rejected", extra={"code": rejected.code, "reason": str(rejected)})
@@ -125,4 +169,4 @@ def split_upload(
     start_job_execution(
         sfn, settings.state_machine_arn, JobInput(job_id=job_id, pages_total=pages_total, deadline=deadline)
     )
-    return SplitOutcome(job_id=job_id, pages_total=pages_total)
+    return SplitOutcome(job_id=job_id, pages_total=pages_total, pages_resumed=written_before)

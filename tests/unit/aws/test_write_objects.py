@@ -123,3 +123,13 @@ def test_an_object_without_its_format_version_is_refused_before_any_write() -> N
     with pytest.raises(ValueError, match="format version"):
         write_objects(s3, "work", [bare])  # type: ignore[arg-type]
     assert s3.keys == []
+
+
+def test_each_written_object_is_reported_and_a_failed_one_is_not() -> None:
+    s3 = SlowS3(fail_key="pages/job/00003.pdf")
+    reported: list[str] = []
+    with pytest.raises(RuntimeError, match="PUT failed"):
+        write_objects(s3, "work", _objects(6), concurrency=2, written=reported.append)  # type: ignore[arg-type]
+    # every write that succeeded, and only those, in the calling thread's hands
+    assert sorted(reported) == sorted(key for key in s3.keys if key != "pages/job/00003.pdf")
+    assert "pages/job/00001.pdf" in reported
