@@ -8,7 +8,7 @@ not counted: the state machine, the one owner of the job item, counts the page i
 page made that item hot: DynamoDB cancels overlapping transactions on one item
 (``TransactionConflict``), refuses single writes to an item a transaction holds, and serves one
 partition 1,000 write units a second, twice per transactional item; botocore retries none of the
-conflicts. The job item is written only by the Splitter (create, RUNNING), the state machine
+conflicts. The job item is written only by the Splitter (create, split progress, RUNNING), the state machine
 (COMPLETED/FAILED) and `pagefan retry` (reopen), one writer at a time; the first failure's note
 is put-if-absent by failed pages only.
 
