@@ -188,9 +188,10 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     limits = function_limits()
+    # The commit the run starts from: the code its processes import (a run takes about half an hour).
+    git = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False)
     with tempfile.TemporaryDirectory(prefix="pagefan-large-") as scratch:
         result = run(args.pages, list(args.parameter_overrides), Path(scratch), args.lambda_time_scale)
-    git = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False)
     result.update(
         generated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         machine=f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores",
