@@ -76,6 +76,10 @@ def test_every_first_attempt_crashing_is_recovered_by_retries(tmp_path: Path) ->
         # At least once per page: a page the crashed Splitter had already written is written (and
         # delivered) again by its retry, and that delivery's first attempt crashes too.
         assert functions["PageWorker"].stats.errors >= 6
+        # Each crashed attempt was retried once, and every retry is counted against the job, the
+        # Splitter's (whose event names the upload, not a page) too
+        crashed = functions["Splitter"].stats.errors + functions["PageWorker"].stats.errors
+        assert stack.account.contention.of(record.job_id)["retried_invocations"] == crashed
         assert record.status == JobStatus.COMPLETED, record.error
         assert (record.pages_done, record.pages_failed) == (6, 0)
         assert len(stack.pages(record.job_id)) == 6

@@ -39,6 +39,7 @@ from urllib.parse import unquote_plus
 import boto3
 from botocore.exceptions import ClientError
 
+from pagefan.job_ids import derive_job_id
 from pagefan.layout import parse_page_key
 from pagefan.local.emulator import interpreters
 from pagefan.local.emulator.contention import Contention, Pressure
@@ -96,15 +97,21 @@ def _check_port_free(port: int) -> None:
 
 
 def job_of(event: Any) -> str | None:
-    """The job an event is about, when it names one: a page object's key, or a task's job_id."""
+    """The job an event is about, when it names one: a page object's key, an upload, or a task's job_id."""
     if not isinstance(event, dict):
         return None
     if isinstance(event.get("job_id"), str):
         return str(event["job_id"])
     for record in event.get("Records", []):
-        page = parse_page_key(unquote_plus(str(record.get("s3", {}).get("object", {}).get("key", ""))))
+        s3 = record.get("s3", {}) if isinstance(record, dict) else {}
+        obj = s3.get("object", {})
+        key = unquote_plus(str(obj.get("key", "")))
+        page = parse_page_key(key)
         if page is not None:
             return page[0]
+        # Any other object that invokes a function is an upload: its job is the Splitter's.
+        if key and "eTag" in obj and "name" in s3.get("bucket", {}):
+            return derive_job_id(str(s3["bucket"]["name"]), key, obj.get("versionId"), str(obj["eTag"]))
     return None
 
 
