@@ -24,6 +24,7 @@ from pypdf import PdfReader, PdfWriter
 
 from pagefan.formats.jobs_table import JobRecord, JobStatus
 from pagefan.local.client.job_logs import STATE_MACHINE, JobLogLine, JobLogs, state_machine_log_group
+from pagefan.local.emulator.environments import log_group_of
 from pagefan.local.emulator.template import load_template
 from pagefan.schemas import validate_job_event
 from tests.documents import make_sample_pdf
@@ -333,6 +334,24 @@ def test_pagefan_logs_merges_a_failed_jobs_lines_from_every_function(operated: O
 def test_pagefan_logs_of_an_unknown_job_is_a_usage_error(operated: Operated) -> None:
     result = _pagefan(operated, "logs", "0" * 32)
     assert result.returncode == 2 and "no job" in result.stderr
+
+
+def test_each_invocation_is_reported_once_in_its_log_group_even_after_its_environments_are_retired(
+    operated: Operated,
+) -> None:
+    # GIVEN the PageWorker's environments retired by a configuration update between two documents
+    logs = operated.stack.account.client("logs")
+    group = log_group_of(operated.stack.account.functions["PageWorker"].spec)
+    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group, filterPattern="REPORT")
+    reports = [
+        event["message"].split()[2]
+        for page in pages
+        for event in page["events"]
+        if event["message"].startswith("REPORT RequestId:")
+    ]
+    # THEN the environments started after it wrote logs of their own: no invocation is reported twice
+    assert len(reports) >= 7  # the first two documents' 6 pages and the third's attempts
+    assert len(reports) == len(set(reports))
 
 
 def _reader_lines(operated: Operated, job_id: str) -> list[JobLogLine]:

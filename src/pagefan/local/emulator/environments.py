@@ -16,6 +16,7 @@ lines (duration, billed duration, memory), to the function's CloudWatch Logs gro
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import multiprocessing
 import subprocess
@@ -264,6 +265,9 @@ class FunctionEnvironments:
         self._idle: list[_Environment] = []
         self._closed = False
         self._all: list[_Environment] = []
+        # Each environment writes its own log file: a number is never given twice, not even after the
+        # environment that had it is retired or discarded (a new one would read the old one's lines).
+        self._numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._log_dir = log_dir
         self._on_result = on_result
@@ -311,8 +315,9 @@ class FunctionEnvironments:
                 raise EnvironmentsClosed(f"{self.spec.logical_id} is shutting down")
             if self._idle:
                 return self._idle.pop()
-            log_path = self._log_dir / f"{self.spec.logical_id}-{len(self._all) + 1}.log"
-            _LOG.debug("%s: starting execution environment %d", self.spec.logical_id, len(self._all) + 1)
+            number = next(self._numbers)
+            log_path = self._log_dir / f"{self.spec.logical_id}-{number}.log"
+            _LOG.debug("%s: starting execution environment %d", self.spec.logical_id, number)
             environment = _Environment(self.spec, dict(self._env), log_path, interpreter)
             self._all.append(environment)
             return environment
@@ -365,7 +370,9 @@ class FunctionEnvironments:
                 if answer is None:
                     self._discard(environment)
                     result = self._failure(
-                        "Sandbox.Timedout", f"Task timed out after {self.spec.timeout_s:.2f} seconds"
+                        "Sandbox.Timedout",
+                        f"Task timed out after {self.spec.timeout_s:.2f} seconds",
+                        self._billed_ms(started),
                     )
                 else:
                     ok, payload, error_type, message, duration_ms, rss, cold, init_ms = answer
@@ -404,7 +411,9 @@ class FunctionEnvironments:
                             self._idle.append(environment)
             except (EOFError, OSError, BrokenPipeError):
                 self._discard(environment)
-                result = self._failure("Runtime.ExitError", "Runtime exited without providing a reason")
+                result = self._failure(
+                    "Runtime.ExitError", "Runtime exited without providing a reason", self._billed_ms(started)
+                )
             # An environment discarded above (timeout, crash, memory) is this thread's alone: its
             # lines are shipped now. One freed for reuse must not be read again here: another
             # invocation may be running in it, reading the same log.
@@ -424,7 +433,7 @@ class FunctionEnvironments:
         if self._log_sink is None or environment.shipped == request_id:
             return
         environment.shipped = request_id
-        elapsed_ms = min((time.perf_counter() - started) * 1000, self.spec.timeout_s * 1000.0)
+        elapsed_ms = self._billed_ms(started)
         lines = environment.new_log_lines()
         if not any(line.startswith(f"REPORT RequestId: {request_id}") for line in lines):
             lines.append(f"END RequestId: {request_id}")
@@ -437,8 +446,14 @@ class FunctionEnvironments:
             # services stop under a running invocation, print a traceback to the user's terminal).
             _LOG.debug("could not write %s's log lines", self.spec.logical_id, exc_info=True)
 
-    def _failure(self, error_type: str, message: str) -> InvocationResult:
-        return InvocationResult(self.spec.logical_id, False, None, error_type, message, 0.0, 0.0, False)
+    def _billed_ms(self, started: float) -> float:
+        """What Lambda reports for an invocation that never reported itself: its time, at most the Timeout."""
+        return min((time.perf_counter() - started) * 1000, self.spec.timeout_s * 1000.0)
+
+    def _failure(self, error_type: str, message: str, duration_ms: float = 0.0) -> InvocationResult:
+        return InvocationResult(
+            self.spec.logical_id, False, None, error_type, message, duration_ms, 0.0, False
+        )
 
     def _record(self, result: InvocationResult) -> None:
         _LOG.debug(
