@@ -21,12 +21,12 @@ then commits under it. Conditions are evaluated at commit, which is exact becaus
 write a held item in between. Item reads (``GetItem``, ``BatchGetItem``, ``TransactGetItems``) run
 under the same lock: moto applies an ``UpdateItem``'s actions to the stored item one by one, so a
 read beside it could see ``SET a = :x, b = :y`` half done (``a`` new, ``b`` old), which DynamoDB
-never shows. ``Query`` and ``Scan`` do not: they read many items, and holding the writers' lock
-that long would stall every write, which DynamoDB does not do either. pagefan's queries read page
-items, which are only ever put and deleted whole, never updated. Only their listing of items takes
-the lock (a table query lists its partition, :mod:`~pagefan.local.emulator.dynamodb_query`; a scan the
-table): a put beside a listing fails the read with "dictionary changed size during iteration" (a
-500, which moto's Step Functions engine then turns into a failed execution).
+never shows. A table ``Query`` (:mod:`~pagefan.local.emulator.dynamodb_query`) lists its partition
+and reads each item under the lock, one at a time: writes go on between two items, as DynamoDB's
+reads do not stall its writes. A ``Scan`` or an index query (moto's own code, which pagefan does
+not use) takes the lock only to list the table: a put beside a listing would fail the read with
+"dictionary changed size during iteration" (a 500, which moto's Step Functions engine then turns
+into a failed execution).
 
 Each refusal is counted in the account's :class:`~pagefan.local.emulator.contention.Contention`, under the
 partition key's value (the jobs table's partition key is the job id). moto's write methods are

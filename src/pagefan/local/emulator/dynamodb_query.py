@@ -4,7 +4,7 @@ moto answers a ``Query`` on a table by listing every item of the table (sorted b
 Python comparisons of its attribute objects), keeping those of the queried partition, sorting them
 again by the sort key, then walking them from the first for each page of a paginated query to
 find where the last page stopped, and copying every item of the page before filtering it. Counting
-a 10,000-page job (``Select: COUNT``, four 1 MB pages) cost about a second, all of it holding the
+a 10,000-page job (``Select: COUNT``, in 1 MB pages) cost about a second, all of it holding the
 interpreter, and the state machine's poll and `pagefan run`'s progress count repeat it every few
 seconds: the runtime spent its time counting instead of serving the pages being counted.
 
@@ -16,7 +16,8 @@ only the items the filter keeps. Index queries, the legacy ``QueryFilter`` and t
 sort key go to moto's own code unchanged.
 
 The partition is listed under the writers' lock (a put beside the listing would change the
-dictionary being read); the rest runs without it, as DynamoDB's reads do not stall its writes.
+dictionary being read), and each item is then read under it, whole (an ``UpdateItem`` changes the
+stored item in place); writes go on between two items, as DynamoDB's reads do not stall its writes.
 """
 
 from __future__ import annotations
@@ -87,24 +88,27 @@ def install(lock: threading.RLock) -> None:
             partition = list(self.items[hash_key].values()) if hash_key in self.items else []
         ordered = _from_start(partition, exclusive_start_key, range_key, scan_index_forward)
 
-        kept: list[Any] = []
-        page_size = 0
+        # moto's paging, item by item. Each item is read under the lock, whole: an UpdateItem changes
+        # a stored item in place (the job item sorts among the page items), and DynamoDB returns an
+        # item as one write left it. moto copies every item of the page, then filters the copies;
+        # the filter only reads, so only the items it keeps are copied.
+        results: list[Any] = []
+        last_kept = None
+        scanned_count = page_size = 0
         last_evaluated_key = None
         for item in ordered:
-            item_size = item.size()
-            if len(kept) == limit or page_size + item_size > RESULT_SIZE_LIMIT:
-                last_evaluated_key = self._get_last_evaluated_key(kept[-1], None)
-                break
-            if range_comparison and not item.range_key.compare(range_comparison, range_objs):
-                continue
-            kept.append(item)
-            page_size += item_size
-
-        scanned_count = len(kept)
-        # moto copies every item of the page, then filters the copies: the filter only reads.
-        if filter_expression is not None:
-            kept = [item for item in kept if filter_expression.expr(item)]
-        results = copy.deepcopy(kept)
+            with lock:
+                item_size = item.size()
+                if scanned_count == limit or page_size + item_size > RESULT_SIZE_LIMIT:
+                    last_evaluated_key = self._get_last_evaluated_key(last_kept, None)
+                    break
+                if range_comparison and not item.range_key.compare(range_comparison, range_objs):
+                    continue
+                last_kept = item
+                scanned_count += 1
+                page_size += item_size
+                if filter_expression is None or filter_expression.expr(item):
+                    results.append(copy.deepcopy(item))
         if projection_expressions:
             results = [item.project(projection_expressions) for item in results]
         return results, scanned_count, last_evaluated_key

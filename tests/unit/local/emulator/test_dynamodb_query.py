@@ -7,6 +7,7 @@ pages, ``LastEvaluatedKey``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -157,3 +158,42 @@ def test_a_table_query_reads_only_its_partition(dynamodb: Any, monkeypatch: pyte
     # an index query or a scan still lists the table, through moto's own code
     with pytest.raises(Exception, match="the whole table was listed"):
         dynamodb.scan(TableName="jobs")
+
+
+def test_an_item_is_read_whole_while_a_write_to_it_waits(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a query of job-a, which walks its job item (sorted among the page items) too
+    from moto.dynamodb.models.dynamo_type import Item
+
+    size = Item.size
+    updates: list[threading.Thread] = []
+
+    def size_during_an_update(self: Any) -> int:
+        if self.range_key.value == "JOB" and not updates:
+            # WHEN an UpdateItem of the job item (which moto applies to the stored item in place)
+            # arrives while the query reads that item
+            update = threading.Thread(
+                target=dynamodb.update_item,
+                kwargs={
+                    "TableName": "jobs",
+                    "Key": {"job_id": {"S": "job-a"}, "item": {"S": "JOB"}},
+                    "UpdateExpression": "SET pages_split = :n",
+                    "ExpressionAttributeValues": {":n": {"N": "250"}},
+                },
+            )
+            updates.append(update)
+            update.start()
+            update.join(timeout=0.5)
+            # THEN the write waits until the item is read: the read sees it as one write left it
+            assert update.is_alive(), "the item changed while the query read it"
+        return size(self)
+
+    monkeypatch.setattr(Item, "size", size_during_an_update)
+    page = _pages(dynamodb, {**_job("job-a"), "Limit": 5})[0]
+    updates[0].join(timeout=120)
+    assert page["Items"][0]["item"] == {"S": "JOB"} and "pages_split" not in page["Items"][0]
+    assert (
+        "pages_split"
+        in dynamodb.get_item(TableName="jobs", Key={"job_id": {"S": "job-a"}, "item": {"S": "JOB"}})["Item"]
+    )
