@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from pypdf import PdfReader
 
 from pagefan import layout
@@ -113,6 +114,28 @@ def test_a_retry_after_a_split_died_partway_splits_only_the_pages_not_recorded_a
     record = account.jobs(settings).get_job(job_id, count_pages=False)
     assert record is not None and record.status == JobStatus.RUNNING
     assert [task["pages_total"] for task in account.executions(settings.state_machine_arn).values()] == [12]
+
+
+def test_a_split_whose_progress_cannot_be_recorded_goes_on_and_starts_its_job(
+    account: Account, load_event: LoadEvent
+) -> None:
+    # GIVEN a jobs table that refuses every record of a split's progress (throttled past the retries)
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        if "pages_split" in params.get("UpdateExpression", ""):
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}},
+                "UpdateItem",
+            )
+
+    account.dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", refuse)
+    # WHEN a 7-page upload is split, recording progress every 2 pages
+    outcome = account.split(load_event("splitter"), make_sample_pdf(7), progress_every=2)
+    # THEN every page is written and the job starts: the record only serves a retry
+    settings = _settings()
+    assert (outcome.pages_total, outcome.rejection) == (7, None)
+    record = account.jobs(settings).get_job(outcome.job_id, count_pages=False)
+    assert record is not None and (record.status, record.pages_split) == (JobStatus.RUNNING, 0)
+    assert len(account.keys(settings.work_bucket, layout.page_key(outcome.job_id, 1).rpartition("/")[0])) == 7
 
 
 def test_split_progress_is_the_end_of_the_unbroken_run_of_written_pages(account: Account) -> None:

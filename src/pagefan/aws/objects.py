@@ -146,7 +146,8 @@ def write_objects(
     once. An error, from ``objects`` or from a write, is raised once the writes already started
     have finished; nothing more is taken from ``objects`` after it. Objects are written in no
     particular order; ``written`` is called, in the calling thread, with the key of each object
-    whose write has succeeded. Returns how many were written.
+    whose write is seen to succeed (before an error is raised, writes that finish after it are not
+    reported). Returns how many were written.
     """
     count = 0
     pending: dict[Future[None], ObjectToWrite] = {}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
 from pagefan import layout
 from pagefan.aws.executions import start_job_execution
@@ -32,8 +33,9 @@ logger = Logger(child=True)
 PROGRESS_EVERY_PAGES = 250
 """Pages between two records of a split's progress in the job item. A split that dies (its Timeout,
 its memory) is retried by Lambda from the start of the upload; the retry splits only the pages
-after the last record, so no attempt repeats more than this many pages, and a document that takes
-longer to split than one attempt still gets split. 10,000 pages cost 40 writes of the job item."""
+after the last record, so an attempt repeats at most about this many pages (and those in flight),
+and a document that one attempt cannot split gets further with each of Lambda's retries (two).
+10,000 pages cost 40 writes of the job item."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,18 @@ class SplitProgress:
             self._unbroken += 1
             self._beyond.discard(self._unbroken)
         if self._unbroken - self._recorded >= self._every:
-            self._jobs.record_split_progress(self._job_id, pages_split=self._unbroken)
             self._recorded = self._unbroken
+            try:
+                self._jobs.record_split_progress(self._job_id, pages_split=self._unbroken)
+            except ClientError as error:
+                # Only a retry would read it: the split goes on without it (the next record covers it).
+                logger.warning(
+                    "split progress not recorded",
+                    extra={
+                        "pages_split": self._unbroken,
+                        "error": error.response.get("Error", {}).get("Code"),
+                    },
+                )
 
 
 def _read_upload(s3: S3Client, source: SourceRef, max_bytes: int) -> StoredObject:
